@@ -1,0 +1,201 @@
+/**
+ * @module The D1 schema: the one truth for Ferry's tables, in pipeline order.
+ * Migrations in `migrations/` are generated from this file by drizzle-kit; `npm test` fails on drift.
+ * Times are `timestamp_ms` integers. Ids are prefixed and time-sortable (see ids.ts), so lists page by id.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const DELIVERY_STATUSES = ["queued", "sending", "retrying", "succeeded", "failed", "paused"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const ENDPOINT_STATUSES = ["active", "disabled"] as const;
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
+
+const createdAt = integer("created_at", { mode: "timestamp_ms" }).notNull();
+const updatedAt = integer("updated_at", { mode: "timestamp_ms" }).notNull();
+
+export const projects = sqliteTable("projects", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** string[]: who gets endpoint-health emails. */
+  alertEmails: text("alert_emails", { mode: "json" }).$type<string[]>().notNull(),
+  /** Seconds to wait after each failed attempt; null = the deployment default. */
+  retrySchedule: text("retry_schedule", { mode: "json" }).$type<number[] | null>(),
+  circuitOpenAfter: integer("circuit_open_after").notNull(),
+  disableAfter: integer("disable_after").notNull(),
+  disableAfterSeconds: integer("disable_after_seconds").notNull(),
+  /** Where Ferry sends its own operational events (endpoint.disabled, …); signed with metaEndpointSecret. */
+  metaEndpointUrl: text("meta_endpoint_url"),
+  metaEndpointSecret: text("meta_endpoint_secret"),
+  createdAt,
+  updatedAt,
+});
+export type Project = typeof projects.$inferSelect;
+
+/** A key is shown once; only its SHA-256 is stored. `prefix` lets people tell keys apart. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    hashedKey: text("hashed_key").notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    createdAt,
+  },
+  (t) => [
+    // Every authenticated request looks its key up by hash.
+    uniqueIndex("api_keys_hashed_key_unique_idx").on(t.hashedKey),
+    index("api_keys_project_id_idx").on(t.projectId),
+  ],
+);
+export type ApiKey = typeof apiKeys.$inferSelect;
+
+/** A signing secret; expired ones stop signing once `expiresAt` has passed (rotation overlap). */
+export type EndpointSecret = { value: string; createdAt: number; expiresAt: number | null };
+
+export const endpoints = sqliteTable(
+  "endpoints",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description").notNull().default(""),
+    /** string[]; empty = every event type. */
+    eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
+    /** Record<string, string> added to every request. */
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    timeoutMs: integer("timeout_ms").notNull(),
+    rateLimitPerSecond: integer("rate_limit_per_second"),
+    /** EndpointSecret[], newest first. */
+    secrets: text("secrets", { mode: "json" }).$type<EndpointSecret[]>().notNull(),
+    status: text("status", { enum: ENDPOINT_STATUSES }).notNull(),
+    disabledReason: text("disabled_reason"),
+    disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+    /** Soft delete: attempts keep pointing at the endpoint they were sent to. */
+    deletedAt: integer("deleted_at", { mode: "timestamp_ms" }),
+    createdAt,
+    updatedAt,
+  },
+  (t) => [
+    // Fan-out at ingest and the endpoint list.
+    index("endpoints_project_id_idx").on(t.projectId, t.id),
+  ],
+);
+export type Endpoint = typeof endpoints.$inferSelect;
+
+/** `body` holds the exact bytes sent on every attempt: {"type","timestamp","data"}. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    eventType: text("event_type").notNull(),
+    body: text("body").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    createdAt,
+  },
+  (t) => [
+    // The event list, newest first, optionally by type.
+    index("events_project_id_id_idx").on(t.projectId, t.id),
+    index("events_project_id_event_type_id_idx").on(t.projectId, t.eventType, t.id),
+    uniqueIndex("events_project_id_idempotency_key_unique_idx")
+      .on(t.projectId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+  ],
+);
+export type Event = typeof events.$inferSelect;
+
+/**
+ * One row per (event, endpoint): the summary of its attempts and what happens next.
+ * A sender owns it only while `status = 'sending'` and `leaseUntil` is in the future (see delivery/claim.ts).
+ */
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => events.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => endpoints.id, { onDelete: "cascade" }),
+    /** Copied from the event so delivery lists filter by type without a join. */
+    eventType: text("event_type").notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
+    /** Every attempt ever made; attempt numbers keep counting up across resends. */
+    attemptCount: integer("attempt_count").notNull().default(0),
+    /** Steps of the retry schedule used since the last (re)send; a resend starts the schedule over. */
+    scheduleStep: integer("schedule_step").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    /** When a queue message was last sent for it; the sweeper leaves recently enqueued rows alone. */
+    enqueuedAt: integer("enqueued_at", { mode: "timestamp_ms" }),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    lastAttemptAt: integer("last_attempt_at", { mode: "timestamp_ms" }),
+    createdAt,
+    updatedAt,
+  },
+  (t) => [
+    // The delivery list and its filters, newest first.
+    index("deliveries_project_id_id_idx").on(t.projectId, t.id),
+    index("deliveries_project_id_status_id_idx").on(t.projectId, t.status, t.id),
+    index("deliveries_project_id_endpoint_id_id_idx").on(t.projectId, t.endpointId, t.id),
+    index("deliveries_event_id_idx").on(t.eventId),
+    // The sweeper: due rows by status and time, across projects.
+    index("deliveries_status_next_attempt_at_idx").on(t.status, t.nextAttemptAt),
+    // Pausing and re-queuing an endpoint's pending deliveries.
+    index("deliveries_endpoint_id_status_idx").on(t.endpointId, t.status),
+  ],
+);
+export type Delivery = typeof deliveries.$inferSelect;
+
+export type RecordedRequest = { url: string; headers: Record<string, string> };
+export type RecordedResponse = {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  bodyTruncated: boolean;
+};
+
+/**
+ * Append-only: one row per attempt, never updated. The request body is the event's `body`
+ * (the same bytes every attempt), so only the headers are stored here.
+ */
+export const attempts = sqliteTable(
+  "attempts",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => deliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    trigger: text("trigger", { enum: ["scheduled", "manual"] }).notNull(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    request: text("request", { mode: "json" }).$type<RecordedRequest>().notNull(),
+    response: text("response", { mode: "json" }).$type<RecordedResponse | null>(),
+    error: text("error"),
+  },
+  (t) => [
+    // A delivery's timeline, oldest first.
+    index("attempts_delivery_id_attempt_idx").on(t.deliveryId, t.attempt),
+  ],
+);
+export type Attempt = typeof attempts.$inferSelect;
