@@ -1,0 +1,110 @@
+// Spawns long-running children in their own process group and guarantees the whole group dies with us.
+import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** @type {Set<Group>} */
+const live = new Set();
+let hooked = false;
+
+/**
+ * @typedef {object} Group
+ * @property {string} name
+ * @property {import("node:child_process").ChildProcess} child  the group leader
+ * @property {number} pid       pid of the leader, which is also the process-group id
+ * @property {Promise<number|null>} exited  resolves with the leader's exit code
+ * @property {(timeoutMs?: number) => Promise<void>} stop  SIGTERM the group, SIGKILL what is left after timeoutMs
+ */
+
+/**
+ * Spawn `cmd args` as the leader of a new process group. wrangler alone fans out to node → workerd ×2 + esbuild,
+ * so killing one pid leaves orphans; signalling `-pid` reaches all of them.
+ * @param {string} name  label for messages
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {import("node:child_process").SpawnOptions} [options]
+ * @returns {Group}
+ */
+export function spawnGroup(name, cmd, args, options = {}) {
+  installExitHooks();
+  const child = spawn(cmd, args, { stdio: "inherit", ...options, detached: true });
+  if (child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);
+  const pid = child.pid;
+  const exited = new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
+    child.once("error", () => resolve(null));
+  });
+  // A watchdog in its own group: if this process is SIGKILLed (no exit hooks run), the children still go.
+  const watchdog = spawn("sh", ["-c", WATCHDOG, "watchdog", String(process.pid), String(pid)], {
+    detached: true,
+    stdio: "ignore",
+  });
+  watchdog.unref();
+  /** @type {Group} */
+  const group = {
+    name,
+    child,
+    pid,
+    exited,
+    async stop(timeoutMs = 5000) {
+      signalGroup(pid, "SIGTERM");
+      if (!(await waitGone(pid, timeoutMs))) {
+        signalGroup(pid, "SIGKILL");
+        await waitGone(pid, 2000);
+      }
+      signalGroup(/** @type {number} */ (watchdog.pid), "SIGKILL");
+      live.delete(group);
+    },
+  };
+  live.add(group);
+  return group;
+}
+
+const WATCHDOG = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+kill -TERM -- "-$2" 2>/dev/null; sleep 3; kill -KILL -- "-$2" 2>/dev/null; exit 0`;
+
+/** Stop every group this process started, in parallel. */
+export async function stopAll(timeoutMs = 5000) {
+  await Promise.all([...live].map((g) => g.stop(timeoutMs)));
+}
+
+/** @returns {boolean} whether any member of process group `pgid` still exists */
+export function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return /** @type {NodeJS.ErrnoException} */ (err).code === "EPERM";
+  }
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+async function waitGone(pgid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pgid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+function installExitHooks() {
+  if (hooked) return;
+  hooked = true;
+  // 'exit' handlers must be synchronous, so whatever is still running gets SIGKILL rather than a grace period.
+  process.on("exit", () => {
+    for (const g of live) signalGroup(g.pid, "SIGKILL");
+  });
+  for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
+    process.once(sig, async () => {
+      await stopAll(3000);
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+}
