@@ -1,16 +1,17 @@
 /**
  * @module Entry point: wires the API, the delivery consumer, the sweeper and the endpoint health DO.
  */
-import { Hono } from "hono";
+import { createApp } from "./api/app";
+import { handleDeliveryBatch } from "./delivery/consumer";
+import { sweepDueDeliveries } from "./delivery/sweeper";
+import type { DeliveryMessage } from "./queue/delivery-queue";
 
 export { EndpointHealth } from "./endpoint-health/endpoint-health";
 
-const app = new Hono<{ Bindings: Env }>();
-app.get("/healthz", async (c) => {
-  await c.env.DB.prepare("select 1").first();
-  return c.json({ ok: true, service: "ferry-api" });
-});
+const app = createApp();
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => handleDeliveryBatch(batch, env),
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(sweepDueDeliveries(env)),
+} satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -1,0 +1,80 @@
+/**
+ * @module Bearer authentication: the admin token, or a project API key looked up by its SHA-256.
+ * Tenancy starts here: a project-scoped request carries exactly one `projectId`.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { database } from "../db/client";
+import { apiKeys, projects } from "../db/schema";
+import type { AppEnv } from "./env";
+import { Problem } from "./problem";
+
+export type Principal = { kind: "admin" } | { kind: "project"; projectId: string; viaAdmin: boolean };
+export type AuthVariables = { principal: Principal };
+
+/** Admins act on one project by naming it in this header. */
+export const PROJECT_HEADER = "ferry-project";
+const KEY_PREFIX = "ferry_sk_";
+const LAST_USED_PRECISION_MS = 3_600_000;
+
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A new API key: the plaintext (shown once), its display prefix and the hash that is stored. */
+export async function generateApiKey() {
+  const random = crypto.getRandomValues(new Uint8Array(32));
+  const key = KEY_PREFIX + btoa(String.fromCharCode(...random)).replace(/[+/=]/g, (ch) => ({ "+": "-", "/": "_", "=": "" })[ch]!);
+  return { key, prefix: key.slice(0, KEY_PREFIX.length + 6), hashedKey: await sha256Hex(key) };
+}
+
+export type ApiKeyAuthOptions = { scope: "admin" | "project" };
+
+/**
+ * @example app.use("/projects/*", apiKeyAuth({ scope: "admin" }))
+ */
+export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv> {
+  return async function apiKeyAuth(c, next) {
+    const header = c.req.header("authorization") ?? "";
+    const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!token) throw new Problem("unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
+
+    const isAdmin = c.env.ADMIN_TOKEN ? await timingSafeEqual(token, c.env.ADMIN_TOKEN) : false;
+    if (options.scope === "admin") {
+      if (!isAdmin) throw new Problem("forbidden", "This route needs the admin token.");
+      c.set("principal", { kind: "admin" });
+      return next();
+    }
+
+    if (isAdmin) {
+      const projectId = c.req.header(PROJECT_HEADER);
+      if (!projectId) throw new Problem("malformed-request", `Admins name the project in the \`${PROJECT_HEADER}\` header.`);
+      const project = await database(c.env).select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)).get();
+      if (!project) throw new Problem("not-found", "project not found");
+      c.set("principal", { kind: "project", projectId, viaAdmin: true });
+      return next();
+    }
+
+    const db = database(c.env);
+    const key = await db
+      .select({ id: apiKeys.id, projectId: apiKeys.projectId, lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.hashedKey, await sha256Hex(token)), isNull(apiKeys.revokedAt)))
+      .get();
+    if (!key) throw new Problem("unauthorized", "Unknown or revoked API key.");
+    // Recorded at most hourly so that reads stay free of writes.
+    if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
+      c.executionCtx.waitUntil(db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, key.id)).run());
+    }
+    c.set("principal", { kind: "project", projectId: key.projectId, viaAdmin: false });
+    await next();
+  };
+}
+
+/** The project a project-scoped request acts on. */
+export function projectIdOf(principal: Principal): string {
+  if (principal.kind !== "project") throw new Problem("forbidden", "This route needs a project API key.");
+  return principal.projectId;
+}

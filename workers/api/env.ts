@@ -1,0 +1,10 @@
+/**
+ * @module The API's typed Hono environment.
+ */
+import type { RequestIdVariables } from "hono/request-id";
+import type { AuthVariables } from "./auth";
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: RequestIdVariables & AuthVariables;
+};

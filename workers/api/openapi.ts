@@ -1,0 +1,54 @@
+/**
+ * @module Shared wire schemas and helpers for route definitions: pagination, problem responses, JSON bodies.
+ */
+import { z } from "@hono/zod-openapi";
+
+export const ProblemOut = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: ProblemOut } } });
+
+/** The error answers every authenticated route can give. */
+export const errorResponses = {
+  401: problem("Missing or unknown API key"),
+  404: problem("Not found (or belongs to another project)"),
+  422: problem("A field is invalid; `errors` names it"),
+} as const;
+
+export const jsonBody = <T extends z.ZodType>(schema: T, description = "") => ({
+  required: true,
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
+
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(250).default(50),
+  cursor: z.string().max(64).optional(),
+});
+
+export const TimeRangeQuery = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+export const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
+
+export const security = [{ bearer: [] }];

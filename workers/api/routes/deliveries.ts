@@ -1,0 +1,171 @@
+/**
+ * @module Deliveries: the filtered log, one delivery with every attempt, single and bulk resend.
+ */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { database } from "../../db/client";
+import { findDeliveryWithAttempts, listDeliveries, resetForResend, type DeliveryFilter } from "../../db/deliveries";
+import { DELIVERY_STATUSES, type Attempt, type Delivery } from "../../db/schema";
+import { enqueueDeliveries } from "../../queue/delivery-queue";
+import { projectIdOf } from "../auth";
+import type { AppEnv } from "../env";
+import { IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { Problem, notFound } from "../problem";
+
+export const DeliveryOut = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    endpointId: z.string(),
+    endpointUrl: z.string(),
+    eventType: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attemptCount: z.number().int(),
+    nextAttemptAt: z.string().nullable(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    lastAttemptAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Delivery");
+
+const AttemptOut = z
+  .object({
+    id: z.string(),
+    attempt: z.number().int(),
+    trigger: z.enum(["scheduled", "manual"]),
+    startedAt: z.string(),
+    durationMs: z.number().int(),
+    request: z.object({ url: z.string(), headers: z.record(z.string(), z.string()), body: z.string() }),
+    response: z.object({ status: z.number().int(), headers: z.record(z.string(), z.string()), body: z.string(), bodyTruncated: z.boolean() }).nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi("Attempt");
+
+export function deliveryOut(delivery: Delivery, endpointUrl: string): z.infer<typeof DeliveryOut> {
+  return {
+    id: delivery.id,
+    eventId: delivery.eventId,
+    endpointId: delivery.endpointId,
+    endpointUrl,
+    eventType: delivery.eventType,
+    status: delivery.status,
+    attemptCount: delivery.attemptCount,
+    nextAttemptAt: iso(delivery.nextAttemptAt),
+    lastStatusCode: delivery.lastStatusCode,
+    lastError: delivery.lastError,
+    lastAttemptAt: iso(delivery.lastAttemptAt),
+    createdAt: delivery.createdAt.toISOString(),
+    updatedAt: delivery.updatedAt.toISOString(),
+  };
+}
+
+const attemptOut = (attempt: Attempt, body: string): z.infer<typeof AttemptOut> => ({
+  id: attempt.id,
+  attempt: attempt.attempt,
+  trigger: attempt.trigger,
+  startedAt: attempt.startedAt.toISOString(),
+  durationMs: attempt.durationMs,
+  request: { ...attempt.request, body },
+  response: attempt.response ?? null,
+  error: attempt.error,
+});
+
+const DeliveryFilterQuery = z.object({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  endpointId: z.string().max(64).optional(),
+  eventId: z.string().max(64).optional(),
+  eventType: z.string().max(200).optional(),
+  ...TimeRangeQuery.shape,
+});
+
+const toFilter = (query: z.infer<typeof DeliveryFilterQuery>): DeliveryFilter => ({
+  ...query,
+  since: query.since ? new Date(query.since) : undefined,
+  until: query.until ? new Date(query.until) : undefined,
+});
+
+export const deliveryRoutes = new OpenAPIHono<AppEnv>();
+
+deliveryRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/deliveries",
+    operationId: "v1.delivery.list",
+    summary: "List deliveries, newest first",
+    security,
+    request: { query: ListQuery.extend(DeliveryFilterQuery.shape) },
+    responses: { 200: jsonResponse(listOf(DeliveryOut), "Deliveries"), ...errorResponses },
+  }),
+  async (c) => {
+    const { limit, cursor, ...filter } = c.req.valid("query");
+    const rows = await listDeliveries(database(c.env), projectIdOf(c.get("principal")), toFilter(filter), { limit, cursor });
+    const items = rows.slice(0, limit);
+    return c.json(
+      { data: items.map((row) => deliveryOut(row.delivery, row.endpointUrl)), nextCursor: rows.length > limit ? items.at(-1)!.delivery.id : null },
+      200,
+    );
+  },
+);
+
+deliveryRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/deliveries/{id}",
+    operationId: "v1.delivery.get",
+    summary: "One delivery with every attempt: what was sent and what came back",
+    security,
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(DeliveryOut.extend({ attempts: z.array(AttemptOut) }), "Delivery"), ...errorResponses },
+  }),
+  async (c) => {
+    const found = await findDeliveryWithAttempts(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    if (!found) throw notFound("delivery");
+    return c.json({ ...deliveryOut(found.delivery, found.endpointUrl), attempts: found.attempts.map((a) => attemptOut(a, found.body)) }, 200);
+  },
+);
+
+deliveryRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/deliveries/{id}/resend",
+    operationId: "v1.delivery.resend",
+    summary: "Send again now, whatever the status, with a fresh retry schedule",
+    security,
+    request: { params: IdParam },
+    responses: { 202: jsonResponse(DeliveryOut, "Queued"), 409: errorResponses[422], ...errorResponses },
+  }),
+  async (c) => {
+    const projectId = projectIdOf(c.get("principal"));
+    const id = c.req.valid("param").id;
+    const db = database(c.env);
+    const [queued] = await resetForResend(db, projectId, { ids: [id] });
+    const found = await findDeliveryWithAttempts(db, projectId, id);
+    if (!found) throw notFound("delivery");
+    if (!queued) {
+      throw new Problem(
+        "conflict",
+        found.delivery.status === "paused" ? "The endpoint is disabled; enable it to resume its deliveries." : "The delivery is being sent right now; try again in a moment.",
+      );
+    }
+    await enqueueDeliveries(c.env, [queued]);
+    return c.json(deliveryOut(found.delivery, found.endpointUrl), 202);
+  },
+);
+
+deliveryRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/deliveries/resend",
+    operationId: "v1.delivery.bulk-resend",
+    summary: "Resend every delivery matching the filter (e.g. all failed to one endpoint since yesterday)",
+    security,
+    request: { body: jsonBody(z.strictObject(DeliveryFilterQuery.shape)) },
+    responses: { 202: jsonResponse(z.object({ count: z.number().int() }), "Queued"), ...errorResponses },
+  }),
+  async (c) => {
+    const ids = await resetForResend(database(c.env), projectIdOf(c.get("principal")), { filter: toFilter(c.req.valid("json")) });
+    await enqueueDeliveries(c.env, ids);
+    return c.json({ count: ids.length }, 202);
+  },
+);

@@ -1,0 +1,199 @@
+/**
+ * @module Events: ingest (single and batch, idempotent), the filtered list, one event with its deliveries.
+ */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { config } from "../../config";
+import { database } from "../../db/client";
+import { projectEndpoints } from "../../db/endpoints";
+import { deliveryCounts, findEventWithDeliveries, listEvents } from "../../db/events";
+import { DELIVERY_STATUSES } from "../../db/schema";
+import { ingestEvents, type EventInput, type IngestResult } from "../../ingest/ingest";
+import { projectIdOf } from "../auth";
+import type { AppEnv } from "../env";
+import { IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { Problem, fieldPath, invalidField, notFound } from "../problem";
+import { DeliveryOut, deliveryOut } from "./deliveries";
+
+const EventType = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[a-zA-Z0-9_\-.]+$/, "letters, digits, _ - and . only (e.g. invoice.paid)");
+
+const EventIn = z
+  .strictObject({
+    eventType: EventType,
+    payload: z.json().openapi({ description: "Any JSON; sent as `data`" }),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+    endpointIds: z.array(z.string().max(64)).min(1).max(100).optional().openapi({ description: "Send only to these endpoints" }),
+  })
+  .openapi("EventIn");
+
+const BATCH_LIMIT = 100;
+const BatchIn = z.strictObject({ events: z.array(EventIn).min(1).max(BATCH_LIMIT) }).openapi("EventBatchIn");
+
+export const EventAccepted = z
+  .object({
+    id: z.string(),
+    eventType: z.string(),
+    createdAt: z.string(),
+    deliveries: z.array(z.object({ id: z.string(), endpointId: z.string(), status: z.enum(DELIVERY_STATUSES) })),
+  })
+  .openapi("EventAccepted");
+
+export const acceptedOut = ({ event, deliveries }: IngestResult): z.infer<typeof EventAccepted> => ({
+  id: event.id,
+  eventType: event.eventType,
+  createdAt: event.createdAt.toISOString(),
+  deliveries: deliveries.map(({ id, endpointId, status }) => ({ id, endpointId, status })),
+});
+
+const DeliveryCounts = z.object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number().int()])) as Record<(typeof DELIVERY_STATUSES)[number], z.ZodNumber>);
+
+const EventListItem = z
+  .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), deliveryCounts: DeliveryCounts })
+  .openapi("EventListItem");
+
+const EventOut = z
+  .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), payload: z.json(), deliveries: z.array(DeliveryOut) })
+  .openapi("Event");
+
+/** Payload size limit and endpoint ownership: checks zod cannot make alone. Throws before anything is written. */
+async function checkEvents(env: Env, projectId: string, inputs: EventInput[], pathOf: (i: number) => (string | number)[]) {
+  const limit = config(env).maxPayloadBytes;
+  const encoder = new TextEncoder();
+  inputs.forEach((input, i) => {
+    const size = encoder.encode(JSON.stringify(input.payload)).byteLength;
+    if (size > limit) {
+      const path = fieldPath([...pathOf(i), "payload"]);
+      throw new Problem("payload-too-large", `${path} is ${size} bytes; the limit is ${limit}`, [{ path, message: `larger than ${limit} bytes` }]);
+    }
+  });
+  if (inputs.some((input) => input.endpointIds)) {
+    const known = new Set((await projectEndpoints(database(env), projectId)).map((endpoint) => endpoint.id));
+    inputs.forEach((input, i) =>
+      input.endpointIds?.forEach((id, j) => {
+        if (!known.has(id)) throw invalidField(fieldPath([...pathOf(i), "endpointIds", j]), "no such endpoint");
+      }),
+    );
+  }
+}
+
+const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().min(1).max(255).optional().openapi({ description: "Same as `idempotencyKey` in the body" }),
+});
+
+export const eventRoutes = new OpenAPIHono<AppEnv>();
+
+eventRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/events",
+    operationId: "v1.event.create",
+    summary: "Send an event to every subscribed endpoint",
+    security,
+    request: { headers: IdempotencyHeader, body: jsonBody(EventIn) },
+    responses: {
+      200: jsonResponse(EventAccepted, "Already accepted under this idempotency key: the original event"),
+      202: jsonResponse(EventAccepted, "Accepted"),
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const projectId = projectIdOf(c.get("principal"));
+    const input: EventInput = { ...c.req.valid("json") };
+    input.idempotencyKey ??= c.req.valid("header")["idempotency-key"];
+    await checkEvents(c.env, projectId, [input], () => []);
+    const [result] = await ingestEvents(c.env, projectId, [input]);
+    return c.json(acceptedOut(result), result.created ? 202 : 200);
+  },
+);
+
+eventRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/events/batch",
+    operationId: "v1.event.create-batch",
+    summary: `Send up to ${BATCH_LIMIT} events in one request, all or nothing`,
+    security,
+    request: { body: jsonBody(BatchIn) },
+    responses: { 202: jsonResponse(z.object({ events: z.array(EventAccepted) }), "Accepted"), ...errorResponses },
+  }),
+  async (c) => {
+    const projectId = projectIdOf(c.get("principal"));
+    const inputs = c.req.valid("json").events;
+    const seen = new Map<string, number>();
+    inputs.forEach((input, i) => {
+      if (!input.idempotencyKey) return;
+      if (seen.has(input.idempotencyKey)) throw invalidField(`events[${i}].idempotencyKey`, `repeats events[${seen.get(input.idempotencyKey)}]`);
+      seen.set(input.idempotencyKey, i);
+    });
+    await checkEvents(c.env, projectId, inputs, (i) => ["events", i]);
+    const results = await ingestEvents(c.env, projectId, inputs);
+    return c.json({ events: results.map(acceptedOut) }, 202);
+  },
+);
+
+const EventFilterQuery = ListQuery.extend({
+  eventType: z.string().max(200).optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  endpointId: z.string().max(64).optional(),
+  search: z.string().max(255).optional().openapi({ description: "An event id or idempotency key" }),
+  ...TimeRangeQuery.shape,
+});
+
+eventRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/events",
+    operationId: "v1.event.list",
+    summary: "List events, newest first",
+    security,
+    request: { query: EventFilterQuery },
+    responses: { 200: jsonResponse(listOf(EventListItem), "Events"), ...errorResponses },
+  }),
+  async (c) => {
+    const { limit, cursor, since, until, ...filter } = c.req.valid("query");
+    const projectId = projectIdOf(c.get("principal"));
+    const db = database(c.env);
+    const rows = await listEvents(db, projectId, { ...filter, since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined }, { limit, cursor });
+    const items = rows.slice(0, limit);
+    const counts = await deliveryCounts(db, projectId, items.map((row) => row.id));
+    const zero = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as z.infer<typeof DeliveryCounts>;
+    return c.json(
+      {
+        data: items.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), deliveryCounts: { ...zero, ...counts.get(row.id) } })),
+        nextCursor: rows.length > limit ? items.at(-1)!.id : null,
+      },
+      200,
+    );
+  },
+);
+
+eventRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/events/{id}",
+    operationId: "v1.event.get",
+    summary: "One event with its payload and its deliveries",
+    security,
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(EventOut, "Event"), ...errorResponses },
+  }),
+  async (c) => {
+    const found = await findEventWithDeliveries(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    if (!found) throw notFound("event");
+    const { event } = found;
+    return c.json(
+      {
+        id: event.id,
+        eventType: event.eventType,
+        idempotencyKey: event.idempotencyKey,
+        createdAt: event.createdAt.toISOString(),
+        payload: JSON.parse(event.body).data,
+        deliveries: found.deliveries.map((row) => deliveryOut(row.delivery, row.endpointUrl)),
+      },
+      200,
+    );
+  },
+);

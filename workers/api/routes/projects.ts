@@ -1,0 +1,222 @@
+/**
+ * @module Projects (admin) and the calling project's own settings and API keys.
+ */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import { PROJECT_DEFAULTS, config, retrySchedule } from "../../config";
+import { database } from "../../db/client";
+import { newId } from "../../db/ids";
+import { createProjectWithKey, findProject, listApiKeys, revokeApiKey } from "../../db/projects";
+import { apiKeys, projects, type ApiKey, type Project } from "../../db/schema";
+import { checkEndpointUrl } from "../../outbound/url-guard";
+import { generateSecret } from "../../signing/standard-webhooks";
+import { apiKeyAuth, generateApiKey, projectIdOf } from "../auth";
+import type { AppEnv } from "../env";
+import { IdParam, errorResponses, iso, jsonBody, jsonResponse, security } from "../openapi";
+import { invalidField, notFound } from "../problem";
+
+const Emails = z.array(z.email()).max(20);
+
+export const ProjectOut = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    alertEmails: z.array(z.string()),
+    retrySchedule: z.array(z.number()).openapi({ description: "Seconds to wait after each failed attempt (effective)" }),
+    circuitOpenAfter: z.number().int(),
+    disableAfter: z.number().int(),
+    disableAfterSeconds: z.number().int(),
+    metaEndpointUrl: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Project");
+
+const ProjectIn = z.strictObject({ name: z.string().trim().min(1).max(100), alertEmails: Emails.optional() }).openapi("ProjectIn");
+
+const ProjectPatch = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    alertEmails: Emails,
+    retrySchedule: z.array(z.number().int().positive().max(7 * 86400)).min(1).max(30).nullable(),
+    circuitOpenAfter: z.number().int().min(1).max(1000),
+    disableAfter: z.number().int().min(1).max(100_000),
+    disableAfterSeconds: z.number().int().min(0).max(30 * 86400),
+    metaEndpointUrl: z.string().max(2048).nullable(),
+  })
+  .partial()
+  .openapi("ProjectPatch");
+
+const ApiKeyOut = z
+  .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
+  .openapi("ApiKey");
+
+function projectOut(env: Env, project: Project): z.infer<typeof ProjectOut> {
+  return {
+    id: project.id,
+    name: project.name,
+    alertEmails: project.alertEmails,
+    retrySchedule: retrySchedule(env, project.retrySchedule),
+    circuitOpenAfter: project.circuitOpenAfter,
+    disableAfter: project.disableAfter,
+    disableAfterSeconds: project.disableAfterSeconds,
+    metaEndpointUrl: project.metaEndpointUrl,
+    createdAt: project.createdAt.toISOString(),
+    updatedAt: project.updatedAt.toISOString(),
+  };
+}
+
+const apiKeyOut = (key: ApiKey) => ({
+  id: key.id,
+  name: key.name,
+  prefix: key.prefix,
+  createdAt: key.createdAt.toISOString(),
+  lastUsedAt: iso(key.lastUsedAt),
+  revokedAt: iso(key.revokedAt),
+});
+
+export const adminProjects = new OpenAPIHono<AppEnv>();
+adminProjects.use("*", apiKeyAuth({ scope: "admin" }));
+
+adminProjects.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    operationId: "v1.project.create",
+    summary: "Create a project and its first API key (shown once)",
+    security,
+    request: { body: jsonBody(ProjectIn) },
+    responses: { 201: jsonResponse(ProjectOut.extend({ apiKey: z.string() }), "Created"), ...errorResponses },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const key = await generateApiKey();
+    const project = await createProjectWithKey(
+      database(c.env),
+      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointUrl: null, metaEndpointSecret: null },
+      key,
+    );
+    return c.json({ ...projectOut(c.env, project), apiKey: key.key }, 201);
+  },
+);
+
+adminProjects.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    operationId: "v1.project.list",
+    summary: "List projects",
+    security,
+    responses: { 200: jsonResponse(z.object({ data: z.array(ProjectOut) }), "Projects"), ...errorResponses },
+  }),
+  async (c) => {
+    const rows = await database(c.env).select().from(projects).orderBy(desc(projects.id)).all();
+    return c.json({ data: rows.map((row) => projectOut(c.env, row)) }, 200);
+  },
+);
+
+export const currentProject = new OpenAPIHono<AppEnv>();
+
+currentProject.openapi(
+  createRoute({
+    method: "get",
+    path: "/project",
+    operationId: "v1.project.get",
+    summary: "The calling project's settings",
+    security,
+    responses: { 200: jsonResponse(ProjectOut, "Project"), ...errorResponses },
+  }),
+  async (c) => {
+    const project = await findProject(database(c.env), projectIdOf(c.get("principal")));
+    if (!project) throw notFound("project");
+    return c.json(projectOut(c.env, project), 200);
+  },
+);
+
+currentProject.openapi(
+  createRoute({
+    method: "patch",
+    path: "/project",
+    operationId: "v1.project.update",
+    summary: "Change settings: name, alert emails, retry schedule, endpoint-health thresholds, meta endpoint",
+    security,
+    request: { body: jsonBody(ProjectPatch) },
+    responses: { 200: jsonResponse(ProjectOut, "Updated"), ...errorResponses },
+  }),
+  async (c) => {
+    const patch = c.req.valid("json");
+    const projectId = projectIdOf(c.get("principal"));
+    const db = database(c.env);
+    const project = await findProject(db, projectId);
+    if (!project) throw notFound("project");
+    const changes: Partial<Project> = { ...patch, updatedAt: new Date() };
+    if (patch.metaEndpointUrl) {
+      const verdict = checkEndpointUrl(patch.metaEndpointUrl, config(c.env));
+      if (!verdict.ok) throw invalidField("metaEndpointUrl", verdict.reason);
+      changes.metaEndpointUrl = verdict.url.href;
+      changes.metaEndpointSecret = project.metaEndpointSecret ?? generateSecret();
+    }
+    const [updated] = await db.update(projects).set(changes).where(eq(projects.id, projectId)).returning();
+    return c.json(projectOut(c.env, updated), 200);
+  },
+);
+
+currentProject.openapi(
+  createRoute({
+    method: "post",
+    path: "/api-keys",
+    operationId: "v1.api-key.create",
+    summary: "Create another API key (shown once)",
+    security,
+    request: { body: { ...jsonBody(z.strictObject({ name: z.string().trim().min(1).max(100).optional() })), required: false } },
+    responses: { 201: jsonResponse(ApiKeyOut.extend({ apiKey: z.string() }), "Created"), ...errorResponses },
+  }),
+  async (c) => {
+    const input = c.req.valid("json") ?? {};
+    const key = await generateApiKey();
+    const row: ApiKey = {
+      id: newId("apiKey"),
+      projectId: projectIdOf(c.get("principal")),
+      name: input.name ?? "api key",
+      prefix: key.prefix,
+      hashedKey: key.hashedKey,
+      lastUsedAt: null,
+      revokedAt: null,
+      createdAt: new Date(),
+    };
+    await database(c.env).insert(apiKeys).values(row);
+    return c.json({ ...apiKeyOut(row), apiKey: key.key }, 201);
+  },
+);
+
+currentProject.openapi(
+  createRoute({
+    method: "get",
+    path: "/api-keys",
+    operationId: "v1.api-key.list",
+    summary: "List API keys (never the keys themselves)",
+    security,
+    responses: { 200: jsonResponse(z.object({ data: z.array(ApiKeyOut) }), "API keys"), ...errorResponses },
+  }),
+  async (c) => {
+    const keys = await listApiKeys(database(c.env), projectIdOf(c.get("principal")));
+    return c.json({ data: keys.map(apiKeyOut) }, 200);
+  },
+);
+
+currentProject.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api-keys/{id}",
+    operationId: "v1.api-key.revoke",
+    summary: "Revoke an API key",
+    security,
+    request: { params: IdParam },
+    responses: { 204: { description: "Revoked" }, ...errorResponses },
+  }),
+  async (c) => {
+    const revoked = await revokeApiKey(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    if (!revoked) throw notFound("api key");
+    return c.body(null, 204);
+  },
+);

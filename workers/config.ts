@@ -1,0 +1,65 @@
+/**
+ * @module Deployment settings read from string variables, parsed once per isolate.
+ */
+import { z } from "zod";
+
+const DEFAULT_RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
+
+const secondsList = z
+  .string()
+  .transform((value) => value.split(",").map((part) => part.trim()).filter(Boolean).map(Number))
+  .pipe(z.array(z.number().positive().max(7 * 86400)));
+
+const ConfigSchema = z.object({
+  ALLOW_PRIVATE_NETWORK: z.stringbool().default(false),
+  MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(262_144),
+  RETRY_SCHEDULE: secondsList.default([]),
+  SWEEP_GRACE_SECONDS: z.coerce.number().nonnegative().default(120),
+  DASHBOARD_URL: z.string().default("http://127.0.0.1:5173"),
+});
+
+export type Config = {
+  allowPrivateNetwork: boolean;
+  maxPayloadBytes: number;
+  /** Deployment-wide override of every project's retry schedule (empty = none). */
+  retryScheduleOverride: number[];
+  sweepGraceMs: number;
+  dashboardUrl: string;
+};
+
+const cache = new WeakMap<object, Config>();
+
+export function config(env: Env): Config {
+  let parsed = cache.get(env);
+  if (!parsed) {
+    const vars = ConfigSchema.parse({
+      ALLOW_PRIVATE_NETWORK: env.ALLOW_PRIVATE_NETWORK || undefined,
+      MAX_PAYLOAD_BYTES: env.MAX_PAYLOAD_BYTES || undefined,
+      RETRY_SCHEDULE: env.RETRY_SCHEDULE || undefined,
+      SWEEP_GRACE_SECONDS: env.SWEEP_GRACE_SECONDS || undefined,
+      DASHBOARD_URL: env.DASHBOARD_URL || undefined,
+    });
+    parsed = {
+      allowPrivateNetwork: vars.ALLOW_PRIVATE_NETWORK,
+      maxPayloadBytes: vars.MAX_PAYLOAD_BYTES,
+      retryScheduleOverride: vars.RETRY_SCHEDULE,
+      sweepGraceMs: vars.SWEEP_GRACE_SECONDS * 1000,
+      dashboardUrl: vars.DASHBOARD_URL,
+    };
+    cache.set(env, parsed);
+  }
+  return parsed;
+}
+
+/** The schedule that applies to a project: the deployment override wins, then the project's own. */
+export function retrySchedule(env: Env, projectSchedule: number[] | null): number[] {
+  const { retryScheduleOverride } = config(env);
+  if (retryScheduleOverride.length > 0) return retryScheduleOverride;
+  return projectSchedule ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
+}
+
+export const PROJECT_DEFAULTS = {
+  circuitOpenAfter: 5,
+  disableAfter: 20,
+  disableAfterSeconds: 3600,
+} as const;

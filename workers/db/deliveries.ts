@@ -1,0 +1,71 @@
+/**
+ * @module Delivery queries for the API, scoped by project: lists, one delivery with its attempts, resend.
+ * A resend only makes the delivery due now with a fresh retry schedule; the consumer does the sending.
+ */
+import { and, asc, desc, eq, inArray, lt, ne, or, type SQL } from "drizzle-orm";
+import type { Database } from "./client";
+import { idRange } from "./events";
+import { attempts, deliveries, endpoints, events, type DeliveryStatus } from "./schema";
+
+export type DeliveryFilter = {
+  status?: DeliveryStatus;
+  endpointId?: string;
+  eventId?: string;
+  eventType?: string;
+  since?: Date;
+  until?: Date;
+};
+
+function matching(projectId: string, filter: DeliveryFilter): SQL | undefined {
+  return and(
+    eq(deliveries.projectId, projectId),
+    filter.status ? eq(deliveries.status, filter.status) : undefined,
+    filter.endpointId ? eq(deliveries.endpointId, filter.endpointId) : undefined,
+    filter.eventId ? eq(deliveries.eventId, filter.eventId) : undefined,
+    filter.eventType ? eq(deliveries.eventType, filter.eventType) : undefined,
+    idRange(deliveries.id, "delivery", filter.since, filter.until),
+  );
+}
+
+export async function listDeliveries(db: Database, projectId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }) {
+  return db
+    .select({ delivery: deliveries, endpointUrl: endpoints.url })
+    .from(deliveries)
+    .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
+    .where(and(matching(projectId, filter), page.cursor ? lt(deliveries.id, page.cursor) : undefined))
+    .orderBy(desc(deliveries.id))
+    .limit(page.limit + 1)
+    .all();
+}
+
+export async function findDeliveryWithAttempts(db: Database, projectId: string, deliveryId: string) {
+  const [found, rows] = await db.batch([
+    db
+      .select({ delivery: deliveries, endpointUrl: endpoints.url, body: events.body })
+      .from(deliveries)
+      .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
+      .innerJoin(events, eq(events.id, deliveries.eventId))
+      .where(and(eq(deliveries.projectId, projectId), eq(deliveries.id, deliveryId))),
+    db
+      .select()
+      .from(attempts)
+      .where(and(eq(attempts.projectId, projectId), eq(attempts.deliveryId, deliveryId)))
+      .orderBy(asc(attempts.attempt)),
+  ]);
+  return found[0] ? { ...found[0], attempts: rows } : undefined;
+}
+
+/** Nobody may be mid-send on a delivery being reset; a live lease means the consumer still owns it. */
+const notBeingSent = (now: Date) => or(ne(deliveries.status, "sending"), lt(deliveries.leaseUntil, now));
+
+/** Makes matching deliveries due now with a fresh schedule; returns the ids to enqueue. */
+export async function resetForResend(db: Database, projectId: string, where: { ids: string[] } | { filter: DeliveryFilter }) {
+  const now = new Date();
+  const scope = "ids" in where ? and(eq(deliveries.projectId, projectId), inArray(deliveries.id, where.ids)) : matching(projectId, where.filter);
+  const rows = await db
+    .update(deliveries)
+    .set({ status: "queued", scheduleStep: 0, nextAttemptAt: now, leaseUntil: null, enqueuedAt: now, updatedAt: now })
+    .where(and(scope, notBeingSent(now), ne(deliveries.status, "paused")))
+    .returning({ id: deliveries.id });
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,89 @@
+/**
+ * @module Endpoint queries, each scoped by project id first; disabling and enabling move the
+ * endpoint's pending deliveries in the same D1 batch.
+ */
+import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
+import type { Database } from "./client";
+import { deliveries, endpoints, type Endpoint } from "./schema";
+
+const live = (projectId: string) => and(eq(endpoints.projectId, projectId), isNull(endpoints.deletedAt));
+
+export async function findEndpoint(db: Database, projectId: string, endpointId: string): Promise<Endpoint | undefined> {
+  return db.select().from(endpoints).where(and(live(projectId), eq(endpoints.id, endpointId))).get();
+}
+
+export async function listEndpoints(db: Database, projectId: string, page: { limit: number; cursor?: string }) {
+  const rows = await db
+    .select()
+    .from(endpoints)
+    .where(and(live(projectId), page.cursor ? lt(endpoints.id, page.cursor) : undefined))
+    .orderBy(desc(endpoints.id))
+    .limit(page.limit + 1)
+    .all();
+  return rows;
+}
+
+/** Every live endpoint of a project: the fan-out set at ingest. */
+export async function projectEndpoints(db: Database, projectId: string): Promise<Endpoint[]> {
+  return db.select().from(endpoints).where(live(projectId)).all();
+}
+
+export async function updateEndpoint(db: Database, projectId: string, endpointId: string, changes: Partial<Endpoint>) {
+  const [row] = await db
+    .update(endpoints)
+    .set({ ...changes, updatedAt: new Date() })
+    .where(and(live(projectId), eq(endpoints.id, endpointId)))
+    .returning();
+  return row as Endpoint | undefined;
+}
+
+const PENDING = ["queued", "retrying"] as const;
+
+/** Soft-deletes; its pending deliveries end as failed since nobody can receive them any more. */
+export async function deleteEndpoint(db: Database, projectId: string, endpointId: string): Promise<boolean> {
+  const now = new Date();
+  const [deleted] = await db.batch([
+    db.update(endpoints).set({ deletedAt: now, updatedAt: now }).where(and(live(projectId), eq(endpoints.id, endpointId))).returning({ id: endpoints.id }),
+    db
+      .update(deliveries)
+      .set({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null, updatedAt: now })
+      .where(and(eq(deliveries.projectId, projectId), eq(deliveries.endpointId, endpointId), inArray(deliveries.status, [...PENDING, "paused"]))),
+  ]);
+  return deleted.length > 0;
+}
+
+/**
+ * Disables an active endpoint and pauses its pending deliveries. Returns the endpoint only when this call
+ * made the change, so a retried disable sends no second alert.
+ */
+export async function disableEndpoint(db: Database, endpointId: string, reason: string, now = new Date()): Promise<Endpoint | undefined> {
+  const [changed] = await db.batch([
+    db
+      .update(endpoints)
+      .set({ status: "disabled", disabledReason: reason, disabledAt: now, updatedAt: now })
+      .where(and(eq(endpoints.id, endpointId), eq(endpoints.status, "active"), isNull(endpoints.deletedAt)))
+      .returning(),
+    db
+      .update(deliveries)
+      .set({ status: "paused", updatedAt: now })
+      .where(and(eq(deliveries.endpointId, endpointId), inArray(deliveries.status, PENDING))),
+  ]);
+  return changed[0];
+}
+
+/** Re-activates an endpoint; its paused deliveries become due now. Returns their ids for enqueuing. */
+export async function enableEndpoint(db: Database, projectId: string, endpointId: string, now = new Date()) {
+  const [changed, resumed] = await db.batch([
+    db
+      .update(endpoints)
+      .set({ status: "active", disabledReason: null, disabledAt: null, updatedAt: now })
+      .where(and(live(projectId), eq(endpoints.id, endpointId)))
+      .returning(),
+    db
+      .update(deliveries)
+      .set({ status: "queued", scheduleStep: 0, nextAttemptAt: now, enqueuedAt: now, updatedAt: now })
+      .where(and(eq(deliveries.projectId, projectId), eq(deliveries.endpointId, endpointId), eq(deliveries.status, "paused")))
+      .returning({ id: deliveries.id }),
+  ]);
+  return { endpoint: changed[0] as Endpoint | undefined, resumedDeliveryIds: resumed.map((row) => row.id) };
+}

@@ -1,0 +1,80 @@
+/**
+ * @module One attempt: build the signed request, POST it, and describe what happened as an attempt row.
+ * The body is the event's stored bytes; only the timestamp and signature change between attempts.
+ */
+import { newId } from "../db/ids";
+import type { Attempt, EndpointSecret } from "../db/schema";
+import { postWebhook } from "../outbound/post-webhook";
+import { checkEndpointUrl } from "../outbound/url-guard";
+import { sign } from "../signing/standard-webhooks";
+import { USER_AGENT } from "../version";
+import type { ClaimedDelivery } from "./claim";
+import { parseRetryAfter } from "./schedule";
+
+export type AttemptOutcome = {
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  /** From `Retry-After` on a 429 or 503. */
+  retryAfterSeconds: number | null;
+  /** The receiver answered 410 Gone: it asks never to be called again. */
+  gone: boolean;
+};
+
+/** Header values that authenticate to the receiver are kept out of the attempt log. */
+const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token)$/i;
+
+export function activeSecrets(secrets: readonly EndpointSecret[], now: number): string[] {
+  return secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > now).map((secret) => secret.value);
+}
+
+export async function attemptDelivery(
+  { delivery, endpoint, body }: ClaimedDelivery,
+  options: { allowPrivateNetwork: boolean; now: number },
+): Promise<{ attempt: Attempt; outcome: AttemptOutcome }> {
+  const timestamp = Math.floor(options.now / 1000);
+  const headers: Record<string, string> = {
+    ...endpoint.headers,
+    "content-type": "application/json",
+    "user-agent": USER_AGENT,
+    "webhook-id": delivery.eventId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": await sign(activeSecrets(endpoint.secrets, options.now), delivery.eventId, timestamp, body),
+  };
+  const recordedHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADERS.test(name) ? "[redacted]" : value]));
+
+  // Checked again at send time: the deployment's network policy may have changed since the endpoint was saved.
+  const verdict = checkEndpointUrl(endpoint.url, options);
+  const result = verdict.ok
+    ? await postWebhook({ url: endpoint.url, headers, body, timeoutMs: endpoint.timeoutMs })
+    : { kind: "error" as const, error: `not sent: the URL ${verdict.reason}`, durationMs: 0 };
+
+  const response = result.kind === "response" ? result.response : null;
+  const status = response?.status ?? null;
+  const ok = status !== null && status >= 200 && status < 300;
+  const attempt: Attempt = {
+    id: newId("attempt", options.now),
+    projectId: delivery.projectId,
+    deliveryId: delivery.id,
+    attempt: delivery.attemptCount + 1,
+    trigger: delivery.scheduleStep === 0 && delivery.attemptCount > 0 ? "manual" : "scheduled",
+    startedAt: new Date(options.now),
+    durationMs: result.durationMs,
+    request: { url: endpoint.url, headers: recordedHeaders },
+    response,
+    error: result.kind === "error" ? result.error : null,
+  };
+  const outcome: AttemptOutcome = {
+    ok,
+    statusCode: status,
+    error: result.kind === "error" ? result.error : ok ? null : describeStatus(status!),
+    retryAfterSeconds: status === 429 || status === 503 ? parseRetryAfter(response!.headers["retry-after"] ?? null, options.now) : null,
+    gone: status === 410,
+  };
+  return { attempt, outcome };
+}
+
+function describeStatus(status: number): string {
+  if (status >= 300 && status < 400) return `HTTP ${status}: redirects are not followed`;
+  return `HTTP ${status}`;
+}

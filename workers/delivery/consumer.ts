@@ -1,0 +1,35 @@
+/**
+ * @module The delivery consumer: claim the batch's deliveries in one D1 batch, then work each one
+ * concurrently (so one slow endpoint holds up nobody else) and record it as soon as it is done.
+ * It never throws out of `queue()`: whatever goes wrong, D1 still says what is due and the sweeper acts on it.
+ */
+import { config } from "../config";
+import { database, type Database } from "../db/client";
+import type { DeliveryMessage } from "../queue/delivery-queue";
+import { claimDeliveries, type ClaimedDelivery } from "./claim";
+import { deliver } from "./deliver";
+
+export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+  const db = database(env);
+  let claimed: ClaimedDelivery[];
+  try {
+    const ids = [...new Set(batch.messages.map((message) => message.body?.deliveryId).filter((id): id is string => typeof id === "string"))];
+    claimed = await claimDeliveries(db, ids, Date.now());
+  } catch (error) {
+    console.error(JSON.stringify({ msg: "claim failed; retrying the batch", size: batch.messages.length, error: String(error) }));
+    batch.retryAll({ delaySeconds: 5 });
+    return;
+  }
+  // Unclaimed ids were duplicates, not yet due, or already done: their messages have nothing left to do.
+  batch.ackAll();
+  await Promise.all(claimed.map((item) => deliverSafely(db, env, item)));
+}
+
+async function deliverSafely(db: Database, env: Env, item: ClaimedDelivery): Promise<void> {
+  try {
+    await deliver(db, env, item, { allowPrivateNetwork: config(env).allowPrivateNetwork });
+  } catch (error) {
+    // The lease lapses and the sweeper queues the delivery again.
+    console.error(JSON.stringify({ msg: "delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) }));
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * @module How the API and the consumer talk to an endpoint's health Durable Object.
+ */
+export type CircuitState = "closed" | "open" | "half_open";
+
+export type EndpointHealthSnapshot = {
+  circuitState: CircuitState;
+  consecutiveFailures: number;
+  failingSince: string | null;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+};
+
+export function healthStub(env: Pick<Env, "ENDPOINT_HEALTH">, endpointId: string) {
+  return env.ENDPOINT_HEALTH.get(env.ENDPOINT_HEALTH.idFromName(endpointId));
+}
+
+export async function endpointHealth(env: Env, endpointId: string): Promise<EndpointHealthSnapshot> {
+  return healthStub(env, endpointId).snapshot();
+}
+
+export async function resetEndpointHealth(env: Env, endpointId: string): Promise<void> {
+  await healthStub(env, endpointId).reset();
+}

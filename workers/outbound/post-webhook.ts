@@ -1,0 +1,66 @@
+/**
+ * @module The one outbound HTTP call to a customer's endpoint: POST, no redirects, a hard timeout,
+ * and at most 32 KB of the response body read and kept.
+ */
+import type { RecordedResponse } from "../db/schema";
+
+export const RESPONSE_BODY_LIMIT = 32 * 1024;
+
+export type PostResult =
+  | { kind: "response"; response: RecordedResponse; durationMs: number }
+  | { kind: "error"; error: string; durationMs: number };
+
+export async function postWebhook(request: {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}): Promise<PostResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const signal = AbortSignal.timeout(request.timeoutMs);
+  try {
+    // `manual`: following a redirect would forward our signed request to a host nobody checked.
+    const response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, redirect: "manual", signal });
+    const { body, truncated } = await readCapped(response, RESPONSE_BODY_LIMIT);
+    return {
+      kind: "response",
+      response: { status: response.status, headers: Object.fromEntries(response.headers), body, bodyTruncated: truncated },
+      durationMs: elapsed(),
+    };
+  } catch (error) {
+    const timedOut = signal.aborted;
+    return { kind: "error", error: timedOut ? `timed out after ${request.timeoutMs} ms` : describe(error), durationMs: elapsed() };
+  }
+}
+
+async function readCapped(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
+  if (!response.body) return { body: "", truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (size >= limit) {
+    truncated = size > limit || !(await reader.read()).done;
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(Math.min(size, limit));
+  let offset = 0;
+  for (const part of chunks) {
+    const take = part.subarray(0, bytes.length - offset);
+    bytes.set(take, offset);
+    offset += take.length;
+  }
+  return { body: new TextDecoder().decode(bytes), truncated };
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.slice(0, 500) || "network error";
+}
