@@ -1,5 +1,6 @@
 // Spawns long-running children in their own process group and guarantees the whole group dies with us.
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** @type {Set<Group>} */
@@ -13,6 +14,7 @@ let hooked = false;
  * @property {number} pid       pid of the leader, which is also the process-group id
  * @property {Promise<number|null>} exited  resolves with the leader's exit code
  * @property {(timeoutMs?: number) => Promise<void>} stop  SIGTERM the group, SIGKILL what is left after timeoutMs
+ * @property {boolean} stopping  set once stop() was called, so an exit watcher can tell a crash from a shutdown
  */
 
 /**
@@ -45,7 +47,9 @@ export function spawnGroup(name, cmd, args, options = {}) {
     child,
     pid,
     exited,
+    stopping: false,
     async stop(timeoutMs = 5000) {
+      group.stopping = true;
       signalGroup(pid, "SIGTERM");
       if (!(await waitGone(pid, timeoutMs))) {
         signalGroup(pid, "SIGKILL");
@@ -67,14 +71,42 @@ export async function stopAll(timeoutMs = 5000) {
   await Promise.all([...live].map((g) => g.stop(timeoutMs)));
 }
 
-/** @returns {boolean} whether any member of process group `pgid` still exists */
+/**
+ * Shut down (as on SIGTERM) once this process is orphaned. Needed under `npm run`: npm passes SIGTERM to its
+ * `sh -c` child, which dies without passing it on, and the script would keep running with all its children.
+ */
+export function exitWithParent() {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, "SIGTERM");
+  }, 1000);
+  timer.unref();
+}
+
+/**
+ * @returns {boolean} whether a live (non-zombie) member of process group `pgid` exists. Zombies count as gone:
+ * orphans are reaped by pid 1, which here takes seconds, and they hold nothing (ports, files) any more.
+ */
 export function groupAlive(pgid) {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return /** @type {NodeJS.ErrnoException} */ (err).code === "EPERM";
   }
+  if (!fs.existsSync("/proc/self/stat")) return true;
+  return fs.readdirSync("/proc").some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      // Fields after "(comm)": state ppid pgrp ...; comm itself may contain spaces and parentheses.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return Number(pgrp) === pgid && state !== "Z";
+    } catch {
+      return false;
+    }
+  });
 }
 
 function signalGroup(pgid, signal) {
@@ -101,8 +133,12 @@ function installExitHooks() {
   process.on("exit", () => {
     for (const g of live) signalGroup(g.pid, "SIGKILL");
   });
+  let exiting = false;
   for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
-    process.once(sig, async () => {
+    process.on(sig, async () => {
+      // `npm run` can deliver the same signal twice (to the group, then again); a repeat must not cut cleanup short.
+      if (exiting) return;
+      exiting = true;
       await stopAll(3000);
       process.exit(sig === "SIGINT" ? 130 : 143);
     });

@@ -1,0 +1,94 @@
+// `npm run dev`: the API worker on :8787 with persisted local state, the dashboard on :5173, and a sweeper timer.
+import fs from "node:fs";
+import path from "node:path";
+import { dashboardExists, startDashboard, waitForDashboard } from "./lib/dashboard.mjs";
+import { isPortFree } from "./lib/ports.mjs";
+import { exitWithParent, stopAll } from "./lib/procs.mjs";
+import { startSweeper } from "./lib/sweeper.mjs";
+import { ROOT, applyMigrations, startWorker, waitForApi, wranglerEnv } from "./lib/wrangler.mjs";
+
+const API_PORT = Number(process.env.API_PORT ?? 8787);
+const DASHBOARD_PORT = Number(process.env.DASHBOARD_PORT ?? 5173);
+const SWEEP_EVERY_MS = 15_000;
+const stateDir = path.resolve(ROOT, process.env.DEV_STATE ?? ".wrangler/state");
+const apiUrl = `http://127.0.0.1:${API_PORT}`;
+const dashboardUrl = `http://127.0.0.1:${DASHBOARD_PORT}`;
+const rel = (p) => path.relative(ROOT, p) || ".";
+
+exitWithParent();
+ensureDevVars();
+const withDashboard = dashboardExists();
+await ensurePortsFree();
+
+const env = wranglerEnv({ registryPath: path.join(stateDir, "registry"), logPath: path.join(ROOT, ".wrangler/logs") });
+console.log(`[dev] applying D1 migrations to ${rel(stateDir)}`);
+await applyMigrations({ persistTo: stateDir, env });
+
+// .dev.vars is read by wrangler itself here (unlike the e2e stack), so a developer's edits there win.
+const vars = DASHBOARD_PORT === 5173 ? {} : { DASHBOARD_URL: dashboardUrl };
+const worker = startWorker({ port: API_PORT, persistTo: stateDir, vars, env });
+const dashboard = withDashboard ? startDashboard({ port: DASHBOARD_PORT, apiUrl, env }) : null;
+for (const g of [worker, dashboard]) {
+  g?.exited.then(async (code) => {
+    if (g.stopping) return;
+    console.error(`[dev] ${g.name} exited (${code}); stopping everything`);
+    await stopAll();
+    process.exit(1);
+  });
+}
+
+await waitForApi(apiUrl, { group: worker });
+// Once now, not only every 15 s: queue messages live in memory, so deliveries a previous run had in flight
+// are only found again by the sweeper reading D1.
+let lastSweepError = "";
+startSweeper(apiUrl, SWEEP_EVERY_MS, {
+  immediate: true,
+  onError: (err) => {
+    if (err.message !== lastSweepError) console.error(`[dev] sweeper: ${err.message}`);
+    lastSweepError = err.message;
+  },
+});
+if (dashboard) await waitForDashboard(dashboardUrl, { group: dashboard });
+banner();
+
+function banner() {
+  const token = readDevVar("ADMIN_TOKEN");
+  const lines = [
+    "",
+    "Ferry is running",
+    `  API        ${apiUrl}   (GET /healthz, docs at /api/v1/openapi.json)`,
+    withDashboard
+      ? `  Dashboard  ${dashboardUrl}`
+      : "  Dashboard  skipped: dashboard/src does not exist yet",
+    `  Admin      Authorization: Bearer ${token ?? "<ADMIN_TOKEN in .dev.vars>"}   (ADMIN_TOKEN in .dev.vars)`,
+    `  State      ${rel(stateDir)} (set DEV_STATE to use another); sweeper every ${SWEEP_EVERY_MS / 1000} s`,
+    "  Ctrl-C stops everything.",
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+function ensureDevVars() {
+  const target = path.join(ROOT, ".dev.vars");
+  if (fs.existsSync(target)) return;
+  fs.copyFileSync(path.join(ROOT, ".dev.vars.example"), target);
+  console.log("[dev] created .dev.vars from .dev.vars.example");
+}
+
+/** @param {string} key @returns {string|undefined} */
+function readDevVar(key) {
+  const text = fs.readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
+  const line = text.split("\n").find((l) => l.startsWith(`${key}=`));
+  return line?.slice(key.length + 1).trim().replace(/^"(.*)"$/, "$1");
+}
+
+// Fail up front with a hint, rather than later with a bind error buried in wrangler's or vite's output.
+async function ensurePortsFree() {
+  const ports = [API_PORT, ...(withDashboard ? [DASHBOARD_PORT] : [])];
+  for (const port of ports) {
+    if (await isPortFree(port)) continue;
+    console.error(`[dev] 127.0.0.1:${port} is already in use (another checkout's dev server?).`);
+    console.error("[dev] Stop it, or pick other ports: API_PORT=8790 DASHBOARD_PORT=5180 npm run dev");
+    process.exit(1);
+  }
+}
