@@ -1,9 +1,13 @@
 /**
- * Test helpers: call the real Worker in-process, create isolated projects, and stand in for receivers
- * by answering the consumer's outbound fetches.
+ * Test helpers: call the real Worker in-process, create isolated projects, stand in for receivers
+ * by answering the consumer's outbound fetches, and read D1 directly to check what was (not) written.
  */
 import { env, exports } from "cloudflare:workers";
-import { vi } from "vitest";
+import { eq } from "drizzle-orm";
+import { expect, vi } from "vitest";
+import { database } from "../../workers/db/client";
+import { newId } from "../../workers/db/ids";
+import { deliveries, endpoints, events, projects, type Delivery, type Endpoint, type Event, type Project } from "../../workers/db/schema";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const BASE = "http://ferry.test";
@@ -23,6 +27,12 @@ export async function api<T = any>(method: string, path: string, options: { toke
   return { status: response.status, headers: response.headers, body };
 }
 
+/** `api` bound to one token, paths relative to /api/v1. */
+export function client(token: string, headers: Record<string, string> = {}) {
+  return <T = any>(method: string, path: string, body?: unknown, extra: { raw?: string; headers?: Record<string, string> } = {}) =>
+    api<T>(method, `/api/v1${path}`, { token, body, raw: extra.raw, headers: { ...headers, ...extra.headers } });
+}
+
 export async function createProject(name = "acme"): Promise<{ id: string; apiKey: string }> {
   const created = await api("POST", "/api/v1/projects", { token: ADMIN_TOKEN, body: { name } });
   if (created.status !== 201) throw new Error(`project not created: ${JSON.stringify(created.body)}`);
@@ -35,7 +45,104 @@ export async function createEndpoint(apiKey: string, body: Record<string, unknow
   return created.body as { id: string; secret: string; url: string };
 }
 
-export type ReceivedRequest = { url: string; method: string; headers: Record<string, string>; body: string; at: number };
+export async function sendEvent(apiKey: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const sent = await api("POST", "/api/v1/events", { token: apiKey, body, headers });
+  if (sent.status !== 202) throw new Error(`event not accepted: ${sent.status} ${JSON.stringify(sent.body)}`);
+  return sent.body as { id: string; eventType: string; createdAt: string; deliveries: { id: string; endpointId: string; status: string }[] };
+}
+
+/** A problem+json error with this status: the RFC 9457 members are there and the body says the same status. */
+export function expectProblem(response: ApiResponse, status: number) {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+  expect(response.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
+  return response.body as { type: string; title: string; status: number; detail: string; errors?: { path: string; message: string }[] };
+}
+
+/** Row counts of the tables a rejected request must not touch. */
+export async function rowCounts(): Promise<Record<"projects" | "api_keys" | "endpoints" | "events" | "deliveries", number>> {
+  const tables = ["projects", "api_keys", "endpoints", "events", "deliveries"] as const;
+  const results = await env.DB.batch(tables.map((table) => env.DB.prepare(`select count(*) as n from ${table}`)));
+  return Object.fromEntries(tables.map((table, i) => [table, (results[i].results[0] as { n: number }).n])) as any;
+}
+
+export async function deliveryRow(id: string): Promise<Delivery> {
+  const row = await database(env).select().from(deliveries).where(eq(deliveries.id, id)).get();
+  if (!row) throw new Error(`no delivery ${id}`);
+  return row;
+}
+
+/**
+ * Writes a project, an endpoint, an event and a delivery straight into D1, with no queue message:
+ * the state a lost message or a crashed sender leaves behind.
+ */
+export async function seedDelivery(options: { url: string; delivery?: Partial<Delivery>; endpoint?: Partial<Endpoint>; project?: Partial<Project> }) {
+  const db = database(env);
+  const now = new Date();
+  const project: Project = {
+    id: newId("project"),
+    name: "seeded",
+    alertEmails: [],
+    retrySchedule: null,
+    circuitOpenAfter: 5,
+    disableAfter: 20,
+    disableAfterSeconds: 3600,
+    metaEndpointUrl: null,
+    metaEndpointSecret: null,
+    createdAt: now,
+    updatedAt: now,
+    ...options.project,
+  } as Project;
+  const endpoint = {
+    id: newId("endpoint"),
+    projectId: project.id,
+    url: options.url,
+    description: "",
+    eventTypes: [],
+    headers: {},
+    timeoutMs: 5000,
+    rateLimitPerSecond: null,
+    secrets: [{ value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", createdAt: now.getTime(), expiresAt: null }],
+    status: "active",
+    disabledReason: null,
+    disabledAt: null,
+    deletedAt: null,
+    createdAt: now,
+    updatedAt: now,
+    ...options.endpoint,
+  } as Endpoint;
+  const event: Event = {
+    id: newId("event"),
+    projectId: project.id,
+    eventType: "seed.created",
+    body: JSON.stringify({ type: "seed.created", timestamp: now.toISOString(), data: { seeded: true } }),
+    idempotencyKey: null,
+    createdAt: now,
+  };
+  const delivery: Delivery = {
+    id: newId("delivery"),
+    projectId: project.id,
+    eventId: event.id,
+    endpointId: endpoint.id,
+    eventType: event.eventType,
+    status: "queued",
+    attemptCount: 0,
+    scheduleStep: 0,
+    nextAttemptAt: now,
+    leaseUntil: null,
+    enqueuedAt: now,
+    lastStatusCode: null,
+    lastError: null,
+    lastAttemptAt: null,
+    createdAt: now,
+    updatedAt: now,
+    ...options.delivery,
+  };
+  await db.batch([db.insert(projects).values(project), db.insert(endpoints).values(endpoint), db.insert(events).values(event), db.insert(deliveries).values(delivery)]);
+  return { project, endpoint, event, delivery };
+}
+
+export type ReceivedRequest = { url: string; method: string; redirect: string; headers: Record<string, string>; body: string; at: number };
 type Responder = (request: ReceivedRequest, count: number) => Response | Promise<Response>;
 
 /**
@@ -47,7 +154,14 @@ export function fakeReceivers() {
   const received: ReceivedRequest[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input as RequestInfo, init as RequestInit);
-    const entry: ReceivedRequest = { url: request.url, method: request.method, headers: Object.fromEntries(request.headers), body: await request.text(), at: Date.now() };
+    const entry: ReceivedRequest = {
+      url: request.url,
+      method: request.method,
+      redirect: request.redirect,
+      headers: Object.fromEntries(request.headers),
+      body: await request.text(),
+      at: Date.now(),
+    };
     received.push(entry);
     const route = [...routes.keys()].find((prefix) => request.url.startsWith(prefix));
     if (!route) return new Response("no receiver", { status: 404 });
@@ -73,9 +187,11 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     } catch (error) {
       last = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${last}` : ""}`);
 }
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export { env };
