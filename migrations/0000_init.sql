@@ -1,3 +1,27 @@
+CREATE TABLE `alerts` (
+	`id` text PRIMARY KEY NOT NULL,
+	`project_id` text NOT NULL,
+	`endpoint_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`dedupe_key` text NOT NULL,
+	`recipients` text NOT NULL,
+	`subject` text NOT NULL,
+	`text` text NOT NULL,
+	`html` text NOT NULL,
+	`status` text NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`next_attempt_at` integer,
+	`lease_until` integer,
+	`last_error` text,
+	`sent_at` integer,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`endpoint_id`) REFERENCES `endpoints`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `alerts_dedupe_key_unique_idx` ON `alerts` (`dedupe_key`);--> statement-breakpoint
+CREATE INDEX `alerts_project_id_id_idx` ON `alerts` (`project_id`,`id`);--> statement-breakpoint
+CREATE INDEX `alerts_status_next_attempt_at_idx` ON `alerts` (`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,
 	`project_id` text NOT NULL,
@@ -60,6 +84,7 @@ CREATE TABLE `endpoints` (
 	`id` text PRIMARY KEY NOT NULL,
 	`project_id` text NOT NULL,
 	`url` text NOT NULL,
+	`role` text DEFAULT 'webhook' NOT NULL,
 	`description` text DEFAULT '' NOT NULL,
 	`event_types` text NOT NULL,
 	`headers` text NOT NULL,
@@ -97,8 +122,7 @@ CREATE TABLE `projects` (
 	`circuit_open_after` integer NOT NULL,
 	`disable_after` integer NOT NULL,
 	`disable_after_seconds` integer NOT NULL,
-	`meta_endpoint_url` text,
-	`meta_endpoint_secret` text,
+	`meta_endpoint_id` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );

@@ -16,6 +16,7 @@ const ConfigSchema = z.object({
   RETRY_SCHEDULE: secondsList.default([]),
   SWEEP_GRACE_SECONDS: z.coerce.number().nonnegative().default(120),
   DASHBOARD_URL: z.string().default("http://127.0.0.1:5173"),
+  PUBLIC_API_URL: z.string().default("http://127.0.0.1:8787"),
 });
 
 export type Config = {
@@ -25,6 +26,8 @@ export type Config = {
   retryScheduleOverride: number[];
   sweepGraceMs: number;
   dashboardUrl: string;
+  /** Where people reach this API, for links in alert emails. */
+  publicApiUrl: string;
 };
 
 const cache = new WeakMap<object, Config>();
@@ -38,13 +41,15 @@ export function config(env: Env): Config {
       RETRY_SCHEDULE: env.RETRY_SCHEDULE || undefined,
       SWEEP_GRACE_SECONDS: env.SWEEP_GRACE_SECONDS || undefined,
       DASHBOARD_URL: env.DASHBOARD_URL || undefined,
+      PUBLIC_API_URL: env.PUBLIC_API_URL || undefined,
     });
     parsed = {
       allowPrivateNetwork: vars.ALLOW_PRIVATE_NETWORK,
       maxPayloadBytes: vars.MAX_PAYLOAD_BYTES,
       retryScheduleOverride: vars.RETRY_SCHEDULE,
       sweepGraceMs: vars.SWEEP_GRACE_SECONDS * 1000,
-      dashboardUrl: vars.DASHBOARD_URL,
+      dashboardUrl: vars.DASHBOARD_URL.replace(/\/$/, ""),
+      publicApiUrl: vars.PUBLIC_API_URL.replace(/\/$/, ""),
     };
     cache.set(env, parsed);
   }

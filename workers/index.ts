@@ -2,6 +2,7 @@
  * @module Entry point: wires the API, the delivery consumer, the sweeper and the endpoint health DO.
  */
 import { createApp } from "./api/app";
+import { processAlerts } from "./alerts/outbox";
 import { handleDeliveryBatch } from "./delivery/consumer";
 import { sweepDueDeliveries } from "./delivery/sweeper";
 import type { DeliveryMessage } from "./queue/delivery-queue";
@@ -13,5 +14,6 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: (batch, env) => handleDeliveryBatch(batch, env),
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(sweepDueDeliveries(env)),
+  // The sweeper, and a backstop for alert emails whose DO alarm was lost.
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env)])),
 } satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -13,6 +13,7 @@ import { deliveryRoutes } from "./routes/deliveries";
 import { endpointRoutes } from "./routes/endpoints";
 import { eventRoutes } from "./routes/events";
 import { adminProjects, currentProject } from "./routes/projects";
+import { alertRoutes } from "./routes/alerts";
 import { statsRoutes } from "./routes/stats";
 import { VERSION } from "../version";
 
@@ -57,7 +58,7 @@ export function createApp() {
   });
   v1.route("/projects", adminProjects);
   v1.use("*", apiKeyAuth({ scope: "project" }));
-  for (const routes of [currentProject, endpointRoutes, eventRoutes, deliveryRoutes, statsRoutes]) v1.route("/", routes);
+  for (const routes of [currentProject, endpointRoutes, eventRoutes, deliveryRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
   app.route("/api/v1", v1);
   return app;
 }

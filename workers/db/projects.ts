@@ -4,7 +4,8 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { Database } from "./client";
 import { newId } from "./ids";
-import { apiKeys, projects, type Project } from "./schema";
+import { generateSecret } from "../signing/standard-webhooks";
+import { apiKeys, endpoints, projects, type Project } from "./schema";
 
 export async function findProject(db: Database, projectId: string): Promise<Project | undefined> {
   return db.select().from(projects).where(eq(projects.id, projectId)).get();
@@ -35,4 +36,42 @@ export async function revokeApiKey(db: Database, projectId: string, keyId: strin
     .where(and(eq(apiKeys.projectId, projectId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
   return revoked.length > 0;
+}
+
+export async function metaEndpointUrlOf(db: Database, project: Project): Promise<string | null> {
+  if (!project.metaEndpointId) return null;
+  const row = await db.select({ url: endpoints.url }).from(endpoints).where(and(eq(endpoints.id, project.metaEndpointId), isNull(endpoints.deletedAt))).get();
+  return row?.url ?? null;
+}
+
+/** Points the project's meta endpoint at `url` (creating it with its own secret), or removes it; returns its id. */
+export async function setMetaEndpoint(db: Database, project: Project, url: string | null): Promise<string | null> {
+  const now = new Date();
+  if (project.metaEndpointId) {
+    const where = and(eq(endpoints.id, project.metaEndpointId), eq(endpoints.projectId, project.id));
+    if (url === null) {
+      await db.update(endpoints).set({ deletedAt: now, updatedAt: now }).where(where);
+      return null;
+    }
+    await db.update(endpoints).set({ url, deletedAt: null, updatedAt: now }).where(where);
+    return project.metaEndpointId;
+  }
+  if (url === null) return null;
+  const id = newId("endpoint");
+  await db.insert(endpoints).values({
+    id,
+    projectId: project.id,
+    url,
+    role: "meta",
+    description: "Ferry operational events",
+    eventTypes: [],
+    headers: {},
+    timeoutMs: 15_000,
+    rateLimitPerSecond: null,
+    secrets: [{ value: generateSecret(), createdAt: now.getTime(), expiresAt: null }],
+    status: "active",
+    createdAt: now,
+    updatedAt: now,
+  });
+  return id;
 }

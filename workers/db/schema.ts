@@ -12,6 +12,9 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const ENDPOINT_STATUSES = ["active", "disabled"] as const;
 export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 
+/** "meta" endpoints receive Ferry's operational events; fan-out by event type never picks them. */
+export const ENDPOINT_ROLES = ["webhook", "meta"] as const;
+
 const createdAt = integer("created_at", { mode: "timestamp_ms" }).notNull();
 const updatedAt = integer("updated_at", { mode: "timestamp_ms" }).notNull();
 
@@ -25,9 +28,11 @@ export const projects = sqliteTable("projects", {
   circuitOpenAfter: integer("circuit_open_after").notNull(),
   disableAfter: integer("disable_after").notNull(),
   disableAfterSeconds: integer("disable_after_seconds").notNull(),
-  /** Where Ferry sends its own operational events (endpoint.disabled, …); signed with metaEndpointSecret. */
-  metaEndpointUrl: text("meta_endpoint_url"),
-  metaEndpointSecret: text("meta_endpoint_secret"),
+  /**
+   * Where Ferry sends its own operational events (endpoint.disabled, …): an endpoint row with role "meta",
+   * so they travel the same signed delivery path as every other webhook.
+   */
+  metaEndpointId: text("meta_endpoint_id"),
   createdAt,
   updatedAt,
 });
@@ -67,6 +72,7 @@ export const endpoints = sqliteTable(
       .notNull()
       .references(() => projects.id, { onDelete: "cascade" }),
     url: text("url").notNull(),
+    role: text("role", { enum: ENDPOINT_ROLES }).notNull().default("webhook"),
     description: text("description").notNull().default(""),
     /** string[]; empty = every event type. */
     eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
@@ -199,3 +205,47 @@ export const attempts = sqliteTable(
   ],
 );
 export type Attempt = typeof attempts.$inferSelect;
+
+export const ALERT_KINDS = ["endpoint.disabled", "endpoint.circuit_opened"] as const;
+export const ALERT_STATUSES = ["pending", "sending", "sent", "skipped", "failed"] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/**
+ * The alert outbox: an email is written here in the same breath as the state change it reports, then sent
+ * (and retried) by the endpoint's DO alarm, with the sweeper as a backstop. `dedupeKey` names the change
+ * (endpoint + when it was disabled), so a retried disable cannot write a second email.
+ */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => endpoints.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ALERT_KINDS }).notNull(),
+    dedupeKey: text("dedupe_key").notNull(),
+    /** string[] */
+    recipients: text("recipients", { mode: "json" }).$type<string[]>().notNull(),
+    subject: text("subject").notNull(),
+    text: text("text").notNull(),
+    html: text("html").notNull(),
+    status: text("status", { enum: ALERT_STATUSES }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    lastError: text("last_error"),
+    sentAt: integer("sent_at", { mode: "timestamp_ms" }),
+    createdAt,
+  },
+  (t) => [
+    uniqueIndex("alerts_dedupe_key_unique_idx").on(t.dedupeKey),
+    // The alert list, newest first.
+    index("alerts_project_id_id_idx").on(t.projectId, t.id),
+    // The outbox: pending alerts by due time.
+    index("alerts_status_next_attempt_at_idx").on(t.status, t.nextAttemptAt),
+  ],
+);
+export type Alert = typeof alerts.$inferSelect;

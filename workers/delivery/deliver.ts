@@ -1,7 +1,9 @@
 /**
- * @module The one delivery path shared by first sends, retries and resends: decide, attempt, record, schedule.
+ * @module The one delivery path shared by first sends, retries and resends: ask the endpoint's health DO,
+ * attempt, record the attempt and the delivery's next state in one D1 batch, schedule, report the outcome.
  */
 import { and, eq } from "drizzle-orm";
+import { emitMetaEvent } from "../alerts/meta-events";
 import { retrySchedule } from "../config";
 import type { Database } from "../db/client";
 import { attempts, deliveries, type Delivery } from "../db/schema";
@@ -11,16 +13,23 @@ import { attemptDelivery } from "./attempt";
 import type { ClaimedDelivery } from "./claim";
 import { nextRetry } from "./schedule";
 
+const RESPONSE_EXCERPT_CHARS = 500;
+
 export async function deliver(db: Database, env: Env, item: ClaimedDelivery, options: { allowPrivateNetwork: boolean }): Promise<void> {
   const { delivery, endpoint, project } = item;
+  // Every write below is conditional on still holding this claim's lease.
   const owned = and(eq(deliveries.id, delivery.id), eq(deliveries.status, "sending"), eq(deliveries.leaseUntil, delivery.leaseUntil!));
+  const release = (changes: Partial<Delivery>) => db.update(deliveries).set({ leaseUntil: null, updatedAt: new Date(), ...changes }).where(owned);
 
-  if (endpoint.deletedAt) {
-    await db.update(deliveries).set({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null, leaseUntil: null, updatedAt: new Date() }).where(owned);
-    return;
-  }
-  if (endpoint.status === "disabled") {
-    await db.update(deliveries).set({ status: "paused", leaseUntil: null, updatedAt: new Date() }).where(owned);
+  if (endpoint.deletedAt) return void (await release({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null }));
+  if (endpoint.status === "disabled") return void (await release({ status: "paused" }));
+
+  const health = healthStub(env, endpoint.id);
+  const permit = await health.beforeSend(endpoint.id, endpoint.rateLimitPerSecond);
+  if (!permit.allow) {
+    // Held back by the circuit breaker or the rate limit: no attempt is used, the delivery just waits.
+    await release({ status: delivery.attemptCount > 0 ? "retrying" : "queued", nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() });
+    await enqueueLater(env, delivery.id, permit.retryAt);
     return;
   }
 
@@ -44,9 +53,28 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   else Object.assign(next, { status: "retrying", nextAttemptAt: new Date(decision.at), scheduleStep: decision.step, enqueuedAt: finishedAt });
 
   await db.batch([db.insert(attempts).values(attempt), db.update(deliveries).set(next).where(owned)]);
-  if (decision.kind === "retry") {
-    const delaySeconds = Math.max(0, (decision.at - Date.now()) / 1000);
-    if (delaySeconds <= MAX_QUEUE_DELAY_SECONDS) await enqueueDeliveries(env, [delivery.id], delaySeconds);
+  if (decision.kind === "retry") await enqueueLater(env, delivery.id, decision.at);
+
+  await health.recordOutcome(
+    endpoint.id,
+    { ...outcome, responseExcerpt: attempt.response?.body.slice(0, RESPONSE_EXCERPT_CHARS) ?? null, at: finishedAt.getTime() },
+    { circuitOpenAfter: project.circuitOpenAfter, disableAfter: project.disableAfter, disableAfterSeconds: project.disableAfterSeconds },
+  );
+  if (decision.kind === "exhausted") {
+    await emitMetaEvent(env, endpoint, "delivery.failed", `delivery.failed:${delivery.id}:${attempt.attempt}`, {
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      endpointId: endpoint.id,
+      attempts: attempt.attempt,
+      lastStatusCode: outcome.statusCode,
+      lastError: outcome.error,
+    });
   }
-  await healthStub(env, endpoint.id).recordOutcome({ ok: outcome.ok, statusCode: outcome.statusCode, error: outcome.error, at: finishedAt.getTime() });
+}
+
+/** Waits beyond the queue's 12 h limit get no message: the sweeper enqueues them when they fall due. */
+async function enqueueLater(env: Env, deliveryId: string, at: number): Promise<void> {
+  const delaySeconds = Math.max(0, (at - Date.now()) / 1000);
+  if (delaySeconds <= MAX_QUEUE_DELAY_SECONDS) await enqueueDeliveries(env, [deliveryId], delaySeconds);
 }

@@ -1,7 +1,7 @@
 /**
  * @module How the API and the consumer talk to an endpoint's health Durable Object.
  */
-export type CircuitState = "closed" | "open" | "half_open";
+import type { CircuitState } from "./policy";
 
 export type EndpointHealthSnapshot = {
   circuitState: CircuitState;
@@ -11,6 +11,7 @@ export type EndpointHealthSnapshot = {
   lastFailureAt: string | null;
   lastStatusCode: number | null;
   lastError: string | null;
+  circuitReopensAt: string | null;
 };
 
 export function healthStub(env: Pick<Env, "ENDPOINT_HEALTH">, endpointId: string) {

@@ -14,5 +14,5 @@ export function subscribedEndpoints(endpoints: readonly Endpoint[], eventType: s
     const named = new Set(endpointIds);
     return endpoints.filter((endpoint) => named.has(endpoint.id));
   }
-  return endpoints.filter((endpoint) => acceptsEventType(endpoint.eventTypes, eventType));
+  return endpoints.filter((endpoint) => endpoint.role === "webhook" && acceptsEventType(endpoint.eventTypes, eventType));
 }

@@ -15,12 +15,13 @@ const SEND_BATCH_LIMIT = 100;
  * once its delivery is overdue, so the caller's D1 write is what counts.
  */
 export async function enqueueDeliveries(env: Pick<Env, "DELIVERY_QUEUE">, deliveryIds: readonly string[], delaySeconds = 0): Promise<boolean> {
-  if (deliveryIds.length === 0 || delaySeconds > MAX_QUEUE_DELAY_SECONDS) return deliveryIds.length === 0;
+  if (deliveryIds.length === 0) return true;
+  const delay = Math.min(Math.ceil(delaySeconds), MAX_QUEUE_DELAY_SECONDS);
   try {
     for (const ids of chunk(deliveryIds, SEND_BATCH_LIMIT)) {
       await env.DELIVERY_QUEUE.sendBatch(
         ids.map((deliveryId) => ({ body: { deliveryId } satisfies DeliveryMessage, contentType: "json" as const })),
-        delaySeconds > 0 ? { delaySeconds: Math.ceil(delaySeconds) } : undefined,
+        delay > 0 ? { delaySeconds: delay } : undefined,
       );
     }
     return true;

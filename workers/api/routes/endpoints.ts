@@ -2,6 +2,7 @@
  * @module Endpoints: CRUD, signing secrets and rotation, enable/disable, and test events.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { emitMetaEvent } from "../../alerts/meta-events";
 import { config } from "../../config";
 import { database } from "../../db/client";
 import { deleteEndpoint, disableEndpoint, enableEndpoint, findEndpoint, listEndpoints, updateEndpoint } from "../../db/endpoints";
@@ -51,6 +52,7 @@ const HealthOut = z
     circuitState: z.enum(["closed", "open", "half_open"]),
     consecutiveFailures: z.number().int(),
     failingSince: z.string().nullable(),
+    circuitReopensAt: z.string().nullable().openapi({ description: "When an open circuit lets a probe through" }),
     lastSuccessAt: z.string().nullable(),
     lastFailureAt: z.string().nullable(),
     lastStatusCode: z.number().int().nullable(),
@@ -122,6 +124,7 @@ endpointRoutes.openapi(
       id: newId("endpoint"),
       projectId: projectIdOf(c.get("principal")),
       url: checkedUrl(c.env, input.url),
+      role: "webhook",
       description: input.description ?? "",
       eventTypes: input.eventTypes ?? [],
       headers: input.headers ?? {},
@@ -295,6 +298,14 @@ endpointRoutes.openapi(
     await resetEndpointHealth(c.env, endpoint.id);
     const { endpoint: enabled, resumedDeliveryIds } = await enableEndpoint(database(c.env), endpoint.projectId, endpoint.id);
     await enqueueDeliveries(c.env, resumedDeliveryIds);
+    if (endpoint.status === "disabled") {
+      await emitMetaEvent(c.env, endpoint, "endpoint.enabled", `endpoint.enabled:${endpoint.id}:${endpoint.disabledAt?.getTime()}`, {
+        endpointId: endpoint.id,
+        url: endpoint.url,
+        enabledAt: new Date().toISOString(),
+        requeuedDeliveries: resumedDeliveryIds.length,
+      });
+    }
     return c.json(endpointOut(enabled ?? endpoint, await endpointHealth(c.env, endpoint.id)), 200);
   },
 );

@@ -6,10 +6,9 @@ import { desc, eq } from "drizzle-orm";
 import { PROJECT_DEFAULTS, config, retrySchedule } from "../../config";
 import { database } from "../../db/client";
 import { newId } from "../../db/ids";
-import { createProjectWithKey, findProject, listApiKeys, revokeApiKey } from "../../db/projects";
+import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
 import { apiKeys, projects, type ApiKey, type Project } from "../../db/schema";
 import { checkEndpointUrl } from "../../outbound/url-guard";
-import { generateSecret } from "../../signing/standard-webhooks";
 import { apiKeyAuth, generateApiKey, projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { IdParam, errorResponses, iso, jsonBody, jsonResponse, security } from "../openapi";
@@ -27,6 +26,7 @@ export const ProjectOut = z
     disableAfter: z.number().int(),
     disableAfterSeconds: z.number().int(),
     metaEndpointUrl: z.string().nullable(),
+    metaEndpointId: z.string().nullable().openapi({ description: "Read its signing secret at /endpoints/{id}/secret" }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -51,7 +51,7 @@ const ApiKeyOut = z
   .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
   .openapi("ApiKey");
 
-function projectOut(env: Env, project: Project): z.infer<typeof ProjectOut> {
+function projectOut(env: Env, project: Project, metaEndpointUrl: string | null = null): z.infer<typeof ProjectOut> {
   return {
     id: project.id,
     name: project.name,
@@ -60,7 +60,8 @@ function projectOut(env: Env, project: Project): z.infer<typeof ProjectOut> {
     circuitOpenAfter: project.circuitOpenAfter,
     disableAfter: project.disableAfter,
     disableAfterSeconds: project.disableAfterSeconds,
-    metaEndpointUrl: project.metaEndpointUrl,
+    metaEndpointUrl,
+    metaEndpointId: project.metaEndpointId,
     createdAt: project.createdAt.toISOString(),
     updatedAt: project.updatedAt.toISOString(),
   };
@@ -93,7 +94,7 @@ adminProjects.openapi(
     const key = await generateApiKey();
     const project = await createProjectWithKey(
       database(c.env),
-      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointUrl: null, metaEndpointSecret: null },
+      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null },
       key,
     );
     return c.json({ ...projectOut(c.env, project), apiKey: key.key }, 201);
@@ -127,9 +128,10 @@ currentProject.openapi(
     responses: { 200: jsonResponse(ProjectOut, "Project"), ...errorResponses },
   }),
   async (c) => {
-    const project = await findProject(database(c.env), projectIdOf(c.get("principal")));
+    const db = database(c.env);
+    const project = await findProject(db, projectIdOf(c.get("principal")));
     if (!project) throw notFound("project");
-    return c.json(projectOut(c.env, project), 200);
+    return c.json(projectOut(c.env, project, await metaEndpointUrlOf(db, project)), 200);
   },
 );
 
@@ -149,15 +151,19 @@ currentProject.openapi(
     const db = database(c.env);
     const project = await findProject(db, projectId);
     if (!project) throw notFound("project");
-    const changes: Partial<Project> = { ...patch, updatedAt: new Date() };
-    if (patch.metaEndpointUrl) {
-      const verdict = checkEndpointUrl(patch.metaEndpointUrl, config(c.env));
-      if (!verdict.ok) throw invalidField("metaEndpointUrl", verdict.reason);
-      changes.metaEndpointUrl = verdict.url.href;
-      changes.metaEndpointSecret = project.metaEndpointSecret ?? generateSecret();
+    const { metaEndpointUrl, ...settings } = patch;
+    const changes: Partial<Project> = { ...settings, updatedAt: new Date() };
+    if (metaEndpointUrl !== undefined) {
+      let url: string | null = null;
+      if (metaEndpointUrl !== null) {
+        const verdict = checkEndpointUrl(metaEndpointUrl, config(c.env));
+        if (!verdict.ok) throw invalidField("metaEndpointUrl", verdict.reason);
+        url = verdict.url.href;
+      }
+      changes.metaEndpointId = await setMetaEndpoint(db, project, url);
     }
     const [updated] = await db.update(projects).set(changes).where(eq(projects.id, projectId)).returning();
-    return c.json(projectOut(c.env, updated), 200);
+    return c.json(projectOut(c.env, updated, await metaEndpointUrlOf(db, updated)), 200);
   },
 );
 

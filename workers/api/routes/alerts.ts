@@ -1,0 +1,76 @@
+/**
+ * @module Alerts: the endpoint-health emails Ferry wrote, whether they were sent, and why not.
+ */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, lt } from "drizzle-orm";
+import { database } from "../../db/client";
+import { ALERT_KINDS, ALERT_STATUSES, alerts } from "../../db/schema";
+import { projectIdOf } from "../auth";
+import type { AppEnv } from "../env";
+import { ListQuery, errorResponses, iso, jsonResponse, listOf, security } from "../openapi";
+
+const AlertOut = z
+  .object({
+    id: z.string(),
+    kind: z.enum(ALERT_KINDS),
+    endpointId: z.string(),
+    status: z.enum(ALERT_STATUSES),
+    recipients: z.array(z.string()),
+    subject: z.string(),
+    text: z.string(),
+    attempts: z.number().int(),
+    createdAt: z.string(),
+    sentAt: z.string().nullable(),
+    lastError: z.string().nullable(),
+  })
+  .openapi("Alert");
+
+export const alertRoutes = new OpenAPIHono<AppEnv>();
+
+alertRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/alerts",
+    operationId: "v1.alert.list",
+    summary: "Alert emails (endpoint disabled, endpoint failing), newest first",
+    security,
+    request: { query: ListQuery.extend({ endpointId: z.string().max(64).optional() }) },
+    responses: { 200: jsonResponse(listOf(AlertOut), "Alerts"), ...errorResponses },
+  }),
+  async (c) => {
+    const { limit, cursor, endpointId } = c.req.valid("query");
+    const rows = await database(c.env)
+      .select()
+      .from(alerts)
+      .where(
+        and(
+          eq(alerts.projectId, projectIdOf(c.get("principal"))),
+          endpointId ? eq(alerts.endpointId, endpointId) : undefined,
+          cursor ? lt(alerts.id, cursor) : undefined,
+        ),
+      )
+      .orderBy(desc(alerts.id))
+      .limit(limit + 1)
+      .all();
+    const items = rows.slice(0, limit);
+    return c.json(
+      {
+        data: items.map((a) => ({
+          id: a.id,
+          kind: a.kind,
+          endpointId: a.endpointId,
+          status: a.status,
+          recipients: a.recipients,
+          subject: a.subject,
+          text: a.text,
+          attempts: a.attempts,
+          createdAt: a.createdAt.toISOString(),
+          sentAt: iso(a.sentAt),
+          lastError: a.lastError,
+        })),
+        nextCursor: rows.length > limit ? items.at(-1)!.id : null,
+      },
+      200,
+    );
+  },
+);
