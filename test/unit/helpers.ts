@@ -146,7 +146,7 @@ export type ReceivedRequest = { url: string; method: string; redirect: string; h
 type Responder = (request: ReceivedRequest, count: number) => Response | Promise<Response>;
 
 /**
- * Answers the consumer's outbound requests by URL prefix. Bodies are read inside the mock: a Request
+ * Answers the consumer's outbound requests by URL prefix (unknown URLs get a 404). Bodies are read inside the mock: a Request
  * from the consumer's context cannot be read later from the test's.
  */
 export function fakeReceivers() {
@@ -163,7 +163,8 @@ export function fakeReceivers() {
       at: Date.now(),
     };
     received.push(entry);
-    const route = [...routes.keys()].find((prefix) => request.url.startsWith(prefix));
+    // The longest matching prefix wins, so a catch-all ("https://") can sit beside specific receivers.
+    const route = [...routes.keys()].filter((prefix) => request.url.startsWith(prefix)).sort((a, b) => b.length - a.length)[0];
     if (!route) return new Response("no receiver", { status: 404 });
     return routes.get(route)!(entry, received.filter((r) => r.url.startsWith(route)).length);
   });
