@@ -1,0 +1,165 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { processAlerts } from "../../../workers/alerts/outbox";
+import { database } from "../../../workers/db/client";
+import { newId } from "../../../workers/db/ids";
+import { alerts, deliveries, endpoints, events } from "../../../workers/db/schema";
+import { healthStub } from "../../../workers/endpoint-health/client";
+import { EndpointHealth } from "../../../workers/endpoint-health/endpoint-health";
+import type { Outcome } from "../../../workers/endpoint-health/policy";
+import { api, createEndpoint, createProject, env, eventually } from "../helpers";
+
+const policy = { circuitOpenAfter: 2, disableAfter: 3, disableAfterSeconds: 0 };
+const failure = (extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "db down", gone: false, at: Date.now(), ...extra });
+
+/** A project with alert emails, an endpoint, and `pending` deliveries to it that are waiting for a retry. */
+async function seed(pending = 2) {
+  const project = await createProject("health");
+  await api("PATCH", "/api/v1/project", { token: project.apiKey, body: { alertEmails: ["oncall@example.com"] } });
+  const endpoint = await createEndpoint(project.apiKey, { url: "https://down.example.com/hook" });
+  const db = database(env);
+  const now = new Date();
+  const eventId = newId("event");
+  await db.insert(events).values({ id: eventId, projectId: project.id, eventType: "a.b", body: "{}", idempotencyKey: null, createdAt: now });
+  for (let i = 0; i < pending; i++) {
+    await db.insert(deliveries).values({
+      id: newId("delivery"), projectId: project.id, eventId, endpointId: endpoint.id, eventType: "a.b", status: "retrying",
+      attemptCount: 1, scheduleStep: 1, nextAttemptAt: new Date(now.getTime() + 3_600_000), enqueuedAt: now, createdAt: now, updatedAt: now,
+    });
+  }
+  return { project, endpoint, db };
+}
+
+const alertsOf = (db: ReturnType<typeof database>, endpointId: string) => db.select().from(alerts).where(eq(alerts.endpointId, endpointId)).all();
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("EndpointHealth", () => {
+  it("opens the circuit at circuitOpenAfter, writes one warning, and holds sends back without using an attempt", async () => {
+    const { endpoint, db } = await seed(0);
+    const health = healthStub(env, endpoint.id);
+    await health.recordOutcome(endpoint.id, failure(), policy);
+    expect((await health.beforeSend(endpoint.id, null)).allow).toBe(true);
+    const snapshot = await health.recordOutcome(endpoint.id, failure(), { ...policy, disableAfter: 100 });
+    expect(snapshot).toMatchObject({ circuitState: "open", consecutiveFailures: 2, lastStatusCode: 500, lastError: "HTTP 500" });
+    expect(snapshot.circuitReopensAt).not.toBeNull();
+    const permit = await health.beforeSend(endpoint.id, null);
+    expect(permit).toMatchObject({ allow: false, reason: "circuit_open" });
+    const warnings = await alertsOf(db, endpoint.id);
+    expect(warnings.map((a) => a.kind)).toEqual(["endpoint.circuit_opened"]);
+    expect(warnings[0].text).toContain("2 consecutive failed attempts");
+  });
+
+  it("disables after the threshold: the endpoint flips in D1, its deliveries pause, and exactly one alert is written however often it is retried", async () => {
+    const { endpoint, db } = await seed(2);
+    const health = healthStub(env, endpoint.id);
+    for (let i = 0; i < 5; i++) await health.recordOutcome(endpoint.id, failure(), policy);
+
+    const row = await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get();
+    expect(row).toMatchObject({ status: "disabled" });
+    expect(row!.disabledReason).toMatch(/3 consecutive failed attempts/);
+    const statuses = await db.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.endpointId, endpoint.id)).all();
+    expect(statuses.map((s) => s.status)).toEqual(["paused", "paused"]);
+
+    const disabledAlerts = (await alertsOf(db, endpoint.id)).filter((a) => a.kind === "endpoint.disabled");
+    expect(disabledAlerts).toHaveLength(1);
+    const [alert] = disabledAlerts;
+    expect(alert.recipients).toEqual(["oncall@example.com"]);
+    expect(alert.subject).toBe(`[Ferry] Endpoint disabled: ${endpoint.url}`);
+    for (const fact of [endpoint.id, endpoint.url, "Deliveries waiting: 2", "Last status code: 500", "db down", `/endpoints/${endpoint.id}/enable`]) {
+      expect(alert.text).toContain(fact);
+    }
+  });
+
+  it("disables at once on 410 Gone", async () => {
+    const { endpoint, db } = await seed(1);
+    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ statusCode: 410, gone: true, error: "HTTP 410" }), { ...policy, disableAfter: 100 });
+    const row = await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get();
+    expect(row).toMatchObject({ status: "disabled" });
+    expect(row!.disabledReason).toMatch(/410 Gone/);
+  });
+
+  it("enforces the rate limit with a token bucket", async () => {
+    const { endpoint } = await seed(0);
+    const health = healthStub(env, endpoint.id);
+    const permits = [];
+    for (let i = 0; i < 5; i++) permits.push(await health.beforeSend(endpoint.id, 2));
+    expect(permits.filter((p) => p.allow)).toHaveLength(2);
+    expect(permits.slice(2).every((p) => !p.allow && p.reason === "rate_limited" && p.retryAt > Date.now())).toBe(true);
+  });
+
+  it("keeps its state when the object restarts", async () => {
+    const { endpoint } = await seed(0);
+    const stub = healthStub(env, endpoint.id);
+    await stub.recordOutcome(endpoint.id, failure(), { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
+    const before = await stub.snapshot();
+    const after = await runInDurableObject(stub, (_instance: EndpointHealth, state) => new EndpointHealth(state, env).snapshot());
+    expect(after).toEqual(before);
+    expect(after).toMatchObject({ circuitState: "open", consecutiveFailures: 1 });
+  });
+
+  it("reset (on enable) closes the circuit and clears the streak", async () => {
+    const { endpoint } = await seed(0);
+    const stub = healthStub(env, endpoint.id);
+    await stub.recordOutcome(endpoint.id, failure(), { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
+    await stub.reset();
+    expect(await stub.snapshot()).toMatchObject({ circuitState: "closed", consecutiveFailures: 0, failingSince: null });
+    expect((await stub.beforeSend(endpoint.id, null)).allow).toBe(true);
+  });
+});
+
+describe("alert outbox", () => {
+  it("the DO's alarm works the outbox by itself; with no MailChannels key the alert is recorded as skipped, with the reason", async () => {
+    const { endpoint, db } = await seed(0);
+    const stub = healthStub(env, endpoint.id);
+    await stub.recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    // The alarm was set for "now"; whether it already ran or runs here, it must leave nothing pending.
+    await runDurableObjectAlarm(stub);
+    const alert = await eventually(async () => (await alertsOf(db, endpoint.id)).find((a) => a.kind === "endpoint.disabled" && a.status !== "pending" && a.status !== "sending"));
+    expect(alert).toMatchObject({ status: "skipped", attempts: 1 });
+    expect(alert.lastError).toMatch(/MAILCHANNELS_API_KEY is not configured/);
+  });
+
+  it("retries a MailChannels 5xx later and marks the alert sent once it is accepted", async () => {
+    const { endpoint, db } = await seed(0);
+    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    const requests: { headers: Headers; body: any }[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input as RequestInfo, init as RequestInit);
+      requests.push({ headers: request.headers, body: await request.json() });
+      return new Response(requests.length === 1 ? "overloaded" : "", { status: requests.length === 1 ? 503 : 202 });
+    });
+    const mailEnv = { ...env, MAILCHANNELS_API_KEY: "mc-key", MAILCHANNELS_API_URL: "https://mail.test/tx/v1/send" };
+
+    const now = Date.now();
+    const nextDue = await processAlerts(mailEnv, { endpointId: endpoint.id }, now);
+    let [alert] = await alertsOf(db, endpoint.id);
+    expect(alert).toMatchObject({ status: "pending", attempts: 1 });
+    expect(alert.lastError).toMatch(/503/);
+    expect(nextDue).toBe(now + 30_000);
+
+    await processAlerts(mailEnv, { endpointId: endpoint.id }, now + 30_000);
+    [alert] = await alertsOf(db, endpoint.id);
+    expect(alert).toMatchObject({ status: "sent", attempts: 2 });
+    expect(requests).toHaveLength(2);
+    expect(requests[1].headers.get("x-api-key")).toBe("mc-key");
+    expect(requests[1].body).toMatchObject({
+      personalizations: [{ to: [{ email: "oncall@example.com" }] }],
+      from: { email: env.ALERT_FROM_EMAIL },
+      subject: `[Ferry] Endpoint disabled: ${endpoint.url}`,
+      content: [{ type: "text/plain" }, { type: "text/html" }],
+    });
+    // Sent alerts are not sent again.
+    await processAlerts(mailEnv, { endpointId: endpoint.id }, now + 3_600_000);
+    expect(requests).toHaveLength(2);
+  });
+
+  it("escapes user content in the HTML email", async () => {
+    const { endpoint, db } = await seed(0);
+    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410, responseExcerpt: "<script>alert(1)</script>" }), policy);
+    const [alert] = await alertsOf(db, endpoint.id);
+    expect(alert.html).not.toContain("<script>");
+    expect(alert.html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+});

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { BASE_COOLDOWN_MS, HEALTHY, MAX_COOLDOWN_MS, PROBE_LEASE_MS, applyOutcome, permitSend, type HealthState, type Outcome } from "../../../workers/endpoint-health/policy";
+
+const policy = { circuitOpenAfter: 3, disableAfter: 5, disableAfterSeconds: 3600 };
+const fail = (at: number, extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "boom", gone: false, at, ...extra });
+const success = (at: number): Outcome => ({ ok: true, statusCode: 200, error: null, responseExcerpt: "ok", gone: false, at });
+
+function failTimes(state: HealthState, times: number, start: number, step = 1000) {
+  let effects = { circuitOpened: false, disableReason: null as string | null };
+  const opened: number[] = [];
+  for (let i = 0; i < times; i++) {
+    ({ state, effects } = applyOutcome(state, fail(start + i * step), policy));
+    if (effects.circuitOpened) opened.push(i + 1);
+  }
+  return { state, effects, opened };
+}
+
+describe("failure streak", () => {
+  it("counts consecutive failures from the first one and resets on a success", () => {
+    const { state } = failTimes(HEALTHY, 2, 10_000);
+    expect(state.consecutiveFailures).toBe(2);
+    expect(state.failingSince).toBe(10_000);
+    expect(state.lastStatusCode).toBe(500);
+    expect(state.lastResponseExcerpt).toBe("boom");
+    const healed = applyOutcome(state, success(20_000), policy).state;
+    expect(healed).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastSuccessAt: 20_000, circuit: "closed" });
+  });
+});
+
+describe("circuit breaker", () => {
+  it("opens after circuitOpenAfter failures, once", () => {
+    const { state, opened } = failTimes(HEALTHY, 4, 0);
+    expect(opened).toEqual([3]);
+    expect(state.circuit).toBe("open");
+    expect(state.openedAt).toBe(2000);
+  });
+
+  it("holds sends back until the cool-down passes, then lets exactly one probe through", () => {
+    const open = failTimes(HEALTHY, 3, 0).state;
+    const early = permitSend(open, { now: 2000 + BASE_COOLDOWN_MS - 1, rateLimitPerSecond: null, random: () => 0 });
+    expect(early.permit).toEqual({ allow: false, reason: "circuit_open", retryAt: 2000 + BASE_COOLDOWN_MS });
+
+    const probeTime = 2000 + BASE_COOLDOWN_MS;
+    const probe = permitSend(open, { now: probeTime, rateLimitPerSecond: null, random: () => 0 });
+    expect(probe.permit).toEqual({ allow: true, probe: true });
+    expect(probe.state.circuit).toBe("half_open");
+
+    const second = permitSend(probe.state, { now: probeTime + 10, rateLimitPerSecond: null, random: () => 0 });
+    expect(second.permit).toMatchObject({ allow: false, reason: "circuit_open", retryAt: probeTime + PROBE_LEASE_MS });
+    // A probe whose outcome never arrives frees the circuit when its lease lapses.
+    expect(permitSend(probe.state, { now: probeTime + PROBE_LEASE_MS + 1, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: true });
+  });
+
+  it("a failed probe re-opens with a doubled cool-down, capped at 15 minutes", () => {
+    let state = failTimes(HEALTHY, 3, 0).state;
+    const cooldowns: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const now = state.openedAt! + state.cooldownMs;
+      state = permitSend(state, { now, rateLimitPerSecond: null }).state;
+      state = applyOutcome(state, fail(now + 5), policy).state;
+      cooldowns.push(state.cooldownMs);
+    }
+    expect(cooldowns).toEqual([120_000, 240_000, 480_000, MAX_COOLDOWN_MS, MAX_COOLDOWN_MS, MAX_COOLDOWN_MS]);
+    expect(state.circuit).toBe("open");
+  });
+
+  it("a successful probe closes the circuit and resets the streak and cool-down", () => {
+    let state = failTimes(HEALTHY, 3, 0).state;
+    state = permitSend(state, { now: 2000 + BASE_COOLDOWN_MS, rateLimitPerSecond: null }).state;
+    state = applyOutcome(state, success(2000 + BASE_COOLDOWN_MS + 50), policy).state;
+    expect(state).toMatchObject({ circuit: "closed", consecutiveFailures: 0, cooldownMs: BASE_COOLDOWN_MS, probeUntil: null });
+    expect(permitSend(state, { now: 2000 + BASE_COOLDOWN_MS + 60, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: false });
+  });
+});
+
+describe("auto-disable", () => {
+  it("needs both the failure count and a streak older than disableAfterSeconds", () => {
+    const quick = failTimes(HEALTHY, 10, 0, 1000);
+    expect(quick.effects.disableReason).toBeNull();
+    const { state } = failTimes(HEALTHY, 4, 0, 1000);
+    const late = applyOutcome(state, fail(3_600_000), policy);
+    expect(late.state.consecutiveFailures).toBe(5);
+    expect(late.effects.disableReason).toMatch(/^5 consecutive failed attempts since 1970-01-01T00:00:00.000Z/);
+    const justBefore = applyOutcome(state, fail(3_599_999), policy);
+    expect(justBefore.effects.disableReason).toBeNull();
+  });
+
+  it("disables at once on 410 Gone", () => {
+    const { effects } = applyOutcome(HEALTHY, fail(5, { statusCode: 410, gone: true }), policy);
+    expect(effects.disableReason).toMatch(/410 Gone/);
+  });
+});
+
+describe("token bucket", () => {
+  it("allows a second's worth of sends, then delays (never fails) the rest until tokens refill", () => {
+    let state: HealthState = HEALTHY;
+    const permits = [];
+    for (let i = 0; i < 4; i++) {
+      const result = permitSend(state, { now: 1000, rateLimitPerSecond: 3, random: () => 0 });
+      state = result.state;
+      permits.push(result.permit);
+    }
+    expect(permits.slice(0, 3).every((p) => p.allow)).toBe(true);
+    expect(permits[3]).toEqual({ allow: false, reason: "rate_limited", retryAt: 1000 + Math.ceil(1000 / 3) });
+    expect(permitSend(state, { now: 1000 + 334, rateLimitPerSecond: 3 }).permit.allow).toBe(true);
+  });
+
+  it("is not consumed while the circuit holds sends back", () => {
+    const open = failTimes(HEALTHY, 3, 0).state;
+    const held = permitSend({ ...open, tokens: 1, tokensAt: 2000 }, { now: 2001, rateLimitPerSecond: 1 });
+    expect(held.permit.allow).toBe(false);
+    expect(held.state.tokens).toBe(1);
+  });
+});
