@@ -5,7 +5,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { database } from "../db/client";
+import { database, type Database } from "../db/client";
 import { apiKeys, projects } from "../db/schema";
 import type { AppEnv } from "./env";
 import { Problem } from "./problem";
@@ -43,9 +43,13 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
 
     const isAdmin = c.env.ADMIN_TOKEN ? await timingSafeEqual(token, c.env.ADMIN_TOKEN) : false;
     if (options.scope === "admin") {
-      if (!isAdmin) throw new Problem("forbidden", "This route needs the admin token.");
-      c.set("principal", { kind: "admin" });
-      return next();
+      if (isAdmin) {
+        c.set("principal", { kind: "admin" });
+        return next();
+      }
+      // 403 only for a caller we know (a project key); an unknown token has not authenticated at all.
+      if (await findLiveKey(database(c.env), token)) throw new Problem("forbidden", "This route needs the admin token.");
+      throw new Problem("unauthorized", "Unknown API key or admin token.");
     }
 
     if (isAdmin) {
@@ -58,11 +62,7 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
     }
 
     const db = database(c.env);
-    const key = await db
-      .select({ id: apiKeys.id, projectId: apiKeys.projectId, lastUsedAt: apiKeys.lastUsedAt })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.hashedKey, await sha256Hex(token)), isNull(apiKeys.revokedAt)))
-      .get();
+    const key = await findLiveKey(db, token);
     if (!key) throw new Problem("unauthorized", "Unknown or revoked API key.");
     // Recorded at most hourly so that reads stay free of writes.
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
@@ -71,6 +71,14 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
     c.set("principal", { kind: "project", projectId: key.projectId, viaAdmin: false });
     await next();
   };
+}
+
+async function findLiveKey(db: Database, token: string) {
+  return db
+    .select({ id: apiKeys.id, projectId: apiKeys.projectId, lastUsedAt: apiKeys.lastUsedAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hashedKey, await sha256Hex(token)), isNull(apiKeys.revokedAt)))
+    .get();
 }
 
 /** The project a project-scoped request acts on. */
