@@ -38,6 +38,8 @@ export interface EndpointHealth {
   lastFailureAt: string | null;
   lastStatusCode: number | null;
   lastError: string | null;
+  /** When an open circuit lets the next probe through. */
+  circuitReopensAt?: string | null;
 }
 
 export interface Endpoint {

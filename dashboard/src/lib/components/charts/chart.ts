@@ -37,8 +37,25 @@ export function tickIndexes(n: number, count = 4): number[] {
   return Array.from({ length: count }, (_, i) => Math.round(i * step));
 }
 
-export function timeLabel(iso: string, local: boolean): string {
+/** "14:00" for spans within a day and a half, "Nov 28" beyond; UTC until mounted, then local. */
+export function timeLabel(iso: string, local: boolean, spanMs = 0): string {
   const d = new Date(iso);
-  if (!local) return d.toISOString().slice(11, 16);
-  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const days = spanMs > 36 * 3_600_000;
+  if (!local) return days ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16);
+  if (days) return d.toLocaleDateString("en-US", { month: "short", day: "numeric" });
+  return d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false });
+}
+
+/** Points with no neighbour on either side (a line alone would not show them) plus the latest point. */
+export function markerPath(values: (number | null)[], max: number): string {
+  const present = (i: number) => values[i] !== null && values[i] !== undefined;
+  const last = values.map((_, i) => i).filter(present).pop();
+  let d = "";
+  values.forEach((value, i) => {
+    if (value === null || value === undefined) return;
+    if (i !== last && (present(i - 1) || present(i + 1))) return;
+    // A zero-length segment with a round cap draws a round dot even though the plot is stretched.
+    d += `M${xAt(i, values.length).toFixed(2)} ${(100 - (Math.min(value, max) / max) * 100).toFixed(2)}l0 0`;
+  });
+  return d;
 }
