@@ -13,7 +13,7 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => handleDeliveryBatch(batch, env),
+  queue: (batch, env, ctx) => handleDeliveryBatch(batch, env, ctx),
   // The sweeper, and a backstop for alert emails whose DO alarm was lost.
   scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env)])),
 } satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -9,7 +9,13 @@ import type { DeliveryMessage } from "../queue/delivery-queue";
 import { claimDeliveries, type ClaimedDelivery } from "./claim";
 import { deliver } from "./deliver";
 
-export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+/**
+ * How long a batch waits for its slowest sends before returning. Sends still running then finish under
+ * `waitUntil`, so the next batch is not held behind a slow endpoint (their claims' leases still protect them).
+ */
+export const BATCH_DEADLINE_MS = 500;
+
+export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): Promise<void> {
   const db = database(env);
   let claimed: ClaimedDelivery[];
   try {
@@ -22,7 +28,12 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   }
   // Unclaimed ids were duplicates, not yet due, or already done: their messages have nothing left to do.
   batch.ackAll();
-  await Promise.all(claimed.map((item) => deliverSafely(db, env, item)));
+  const work = Promise.all(claimed.map((item) => deliverSafely(db, env, item)));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, BATCH_DEADLINE_MS)));
+  await Promise.race([work, deadline]);
+  clearTimeout(timer);
+  ctx.waitUntil(work);
 }
 
 async function deliverSafely(db: Database, env: Env, item: ClaimedDelivery): Promise<void> {
