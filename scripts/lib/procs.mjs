@@ -1,6 +1,7 @@
 // Spawns long-running children in their own process group and guarantees the whole group dies with us.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** @type {Set<Group>} */
@@ -32,7 +33,7 @@ export function spawnGroup(name, cmd, args, options = {}) {
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);
   const pid = child.pid;
   const exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + os.constants.signals[signal] : null)));
     child.once("error", () => resolve(null));
   });
   // A watchdog in its own group: if this process is SIGKILLed (no exit hooks run), the children still go.
