@@ -35,15 +35,17 @@ export function checkEndpointUrl(raw: string, options: UrlGuardOptions): UrlVerd
   return { ok: true, url };
 }
 
-/** The range of an IP literal; IPv4 embedded in IPv6 (mapped, NAT64, 6to4, Teredo) is judged as IPv4. */
+/** The range of an IP literal; IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4) is judged as IPv4. */
 function publicRange(host: string): string {
   let address = ipaddr.parse(host);
   if (address.kind() === "ipv6") {
     const v6 = address as ipaddr.IPv6;
     const range = v6.range();
-    if (v6.isIPv4MappedAddress()) address = v6.toIPv4Address();
-    else if (range === "rfc6052" || range === "rfc6145") address = ipaddr.IPv4.parse(v6.parts.slice(6).map((p) => [p >> 8, p & 255].join(".")).join("."));
-    else if (range === "6to4") address = ipaddr.IPv4.parse([v6.parts[1] >> 8, v6.parts[1] & 255, v6.parts[2] >> 8, v6.parts[2] & 255].join("."));
+    // `::a.b.c.d` (deprecated IPv4-compatible, ::/96) is "unicast" to ipaddr.js but carries an IPv4 address too.
+    const ipv4Compatible = range === "unicast" && v6.parts.slice(0, 6).every((part) => part === 0);
+    if (v6.isIPv4MappedAddress() || ipv4Compatible || range === "rfc6052" || range === "rfc6145") {
+      address = ipaddr.IPv4.parse(v6.parts.slice(6).map((p) => [p >> 8, p & 255].join(".")).join("."));
+    } else if (range === "6to4") address = ipaddr.IPv4.parse([v6.parts[1] >> 8, v6.parts[1] & 255, v6.parts[2] >> 8, v6.parts[2] & 255].join("."));
     else return range;
   }
   return address.range();
