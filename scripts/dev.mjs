@@ -4,11 +4,13 @@ import path from "node:path";
 import { dashboardExists, startDashboard, waitForDashboard } from "./lib/dashboard.mjs";
 import { isPortFree } from "./lib/ports.mjs";
 import { exitWithParent, stopAll } from "./lib/procs.mjs";
+import { startSampleReceiver } from "./lib/sample-receiver.mjs";
 import { startSweeper } from "./lib/sweeper.mjs";
 import { ROOT, applyMigrations, startWorker, waitForApi, wranglerEnv } from "./lib/wrangler.mjs";
 
 const API_PORT = Number(process.env.API_PORT ?? 8787);
 const DASHBOARD_PORT = Number(process.env.DASHBOARD_PORT ?? 5173);
+const RECEIVER_PORT = Number(process.env.RECEIVER_PORT ?? 9999);
 const SWEEP_EVERY_MS = 15_000;
 const stateDir = path.resolve(ROOT, process.env.DEV_STATE ?? ".wrangler/state");
 const apiUrl = `http://127.0.0.1:${API_PORT}`;
@@ -49,6 +51,7 @@ startSweeper(apiUrl, SWEEP_EVERY_MS, {
   },
 });
 if (dashboard) await waitForDashboard(dashboardUrl, { group: dashboard });
+const receiver = (await isPortFree(RECEIVER_PORT)) ? await startSampleReceiver(RECEIVER_PORT) : null;
 banner();
 
 function banner() {
@@ -60,6 +63,9 @@ function banner() {
     withDashboard
       ? `  Dashboard  ${dashboardUrl}`
       : "  Dashboard  skipped: dashboard/src does not exist yet",
+    receiver
+      ? `  Receiver   http://127.0.0.1:${RECEIVER_PORT}/any-path answers 200 (/fail... answers 500) and logs each webhook`
+      : `  Receiver   skipped: port ${RECEIVER_PORT} is in use`,
     `  Admin      Authorization: Bearer ${token ?? "<ADMIN_TOKEN in .dev.vars>"}   (ADMIN_TOKEN in .dev.vars)`,
     `  State      ${rel(stateDir)} (set DEV_STATE to use another); sweeper every ${SWEEP_EVERY_MS / 1000} s`,
     "  Ctrl-C stops everything.",
