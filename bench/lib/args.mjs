@@ -1,0 +1,56 @@
+// Command-line options for `npm run bench`: --quick, --only, --runtime, and the settings each mode implies.
+
+export const SCENARIOS = ["ingest", "e2e", "isolation"];
+export const RUNTIME_KEYS = ["noinsp", "dev"];
+
+const FULL = {
+  connections: 50,
+  ingestSeconds: 15,
+  warmupSeconds: 3,
+  rounds: 3,
+  e2eRates: [100, 300],
+  e2eCount: 2000,
+  isoRate: 10,
+  isoSeconds: 60,
+  quietMs: 30_000,
+  e2eWaitMs: 180_000,
+  isoWaitMs: 120_000,
+  drainTimeoutMs: 180_000,
+};
+
+const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eCount: 500, isoSeconds: 20, quietMs: 20_000, e2eWaitMs: 90_000, isoWaitMs: 60_000, drainTimeoutMs: 90_000 };
+
+const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--runtime ${RUNTIME_KEYS.join(",")}]
+  --quick     shorter runs (ingest 3×5 s, e2e N=500, isolation 20 s)
+  --only      scenarios to run (default: all)
+  --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev (default: both, noinsp first)`;
+
+/** @param {string[]} argv */
+export function parseArgs(argv) {
+  const opts = { quick: false, only: [...SCENARIOS], runtimes: [...RUNTIME_KEYS] };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
+    if (flag === "--quick") opts.quick = true;
+    else if (flag === "--only") opts.only = list(value(), SCENARIOS, flag);
+    else if (flag === "--runtime" || flag === "--runtimes") opts.runtimes = list(value(), RUNTIME_KEYS, flag);
+    else if (flag === "--help" || flag === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else fail(`unknown option ${argv[i]}`);
+  }
+  return { ...opts, cfg: opts.quick ? QUICK : FULL };
+}
+
+/** @param {string} v @param {string[]} allowed @param {string} flag */
+function list(v, allowed, flag) {
+  const items = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!allowed.includes(item)) fail(`${flag}: unknown "${item}" (one of ${allowed.join(", ")})`);
+  return items;
+}
+
+/** @param {string} msg @returns {never} */
+function fail(msg) {
+  console.error(`${msg}\n${USAGE}`);
+  process.exit(2);
+}

@@ -1,0 +1,119 @@
+// Renders the results object as the markdown report, with the peer's figures (peer-bench-hookflare.md) alongside.
+import { fmtLoad } from "./sysinfo.mjs";
+
+/** hookflare on this machine (2026-11-28), from /work/shared/reference/peer-bench-hookflare.md. */
+export const PEER = {
+  ingestRatio: { dev: 0.31, noinsp: 0.72 },
+  e2e: {
+    dev: { 100: { throughput: 35, p50: 19_700, p90: 32_100, p99: 35_300, max: 36_600 }, 300: { throughput: 31, p50: 33_600, p90: 52_200, p99: 56_600, max: 58_000 } },
+    noinsp: { 100: { throughput: 66, p50: 8_000, p99: 10_200 }, 300: { throughput: 63, p50: 14_500, p99: 24_800 } },
+  },
+  isolation: { control: { p50: 698, p90: 932, p99: 962, max: 1_080 }, slow: { p50: 2_377, p90: 16_911, p99: 20_091, max: 20_434 } },
+};
+
+const s = (ms) => (ms === null || ms === undefined ? "–" : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const n = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
+const lat = (l) => (l ? `${s(l.p50)} / ${s(l.p90)} / ${s(l.p99)} / ${s(l.max)}` : "–");
+const hhmmss = (iso) => iso.slice(11, 19);
+const statuses = (o) => Object.entries(o).map(([k, v]) => `${k}×${v}`).join(", ");
+
+/** @param {any} r the results object from run.mjs */
+export function renderReport(r) {
+  const m = r.machine;
+  const out = [];
+  out.push(`# Ferry benchmark, ${r.startedAt.slice(0, 16).replace("T", " ")} UTC (${r.mode} mode)`);
+  out.push("");
+  out.push(
+    `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memGiB} GiB, Node ${m.node}, wrangler ${m.wrangler}, miniflare ${m.miniflare}, workerd ${m.workerd}, autocannon ${m.autocannon}; commit \`${m.commit}\`. ` +
+      `Load average (1/5/15) at start ${fmtLoad(r.loadAtStart)}; the machine is shared, so compare the ratios measured back to back, not absolute figures. ` +
+      `Total ${Math.round(r.totalSeconds / 60)} min. Worker vars: ${Object.entries(r.vars).map(([k, v]) => `${k}=${k === "ADMIN_TOKEN" ? "…" : v}`).join(", ")}.`,
+  );
+  out.push("");
+  out.push("Runtimes: " + Object.entries(r.runtimes).map(([k, v]) => `**${k}** = ${v.label}`).join("; ") + ".");
+  out.push("");
+
+  const rts = Object.entries(r.runtimes);
+  if (rts.some(([, v]) => v.scenarios.ingest)) {
+    out.push(`## 1. Ingest: autocannon c=${r.cfg.connections}, ${r.cfg.ingestSeconds} s per run, ${r.cfg.rounds} rounds alternating with the no-op worker`);
+    out.push("");
+    out.push("| runtime | run | start (UTC) | load before | rps | p50 ms | p99 ms | statuses | errors | backlog at end | drain |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const [rt, v] of rts) {
+      const ing = v.scenarios.ingest;
+      if (!ing) continue;
+      if (ing.error) {
+        out.push(`| ${rt} | failed: ${ing.error.split("\n")[0]} |||||||||| `);
+        continue;
+      }
+      for (const run of ing.runs) {
+        const d = run.delivery;
+        out.push(
+          `| ${rt} | ${run.target}-${run.round} | ${hhmmss(run.startedAt)} | ${fmtLoad(run.loadBefore)} | ${n(run.rps)} | ${run.p50} | ${run.p99} | ${statuses(run.statusCodes)} | ${run.errors + run.timeouts} | ` +
+            `${d ? d.backlogAtEnd : ""} | ${d ? `${n(d.drainMs / 1000)} s${d.drained ? "" : " (not drained)"}` : ""} |`,
+        );
+      }
+    }
+    out.push("");
+    out.push("| runtime | median no-op rps | median Ferry rps | **Ferry / no-op** | pairwise ratios | Ferry p50 / p99 ms | Ferry non-2xx | drain rate (events/s) | peer hookflare ratio |");
+    out.push("|---|---|---|---|---|---|---|---|---|");
+    for (const [rt, v] of rts) {
+      const ing = v.scenarios.ingest;
+      if (!ing || ing.error) continue;
+      const sm = ing.summary;
+      out.push(
+        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${PEER.ingestRatio[rt] ?? "–"} |`,
+      );
+    }
+    out.push("");
+  }
+
+  if (rts.some(([, v]) => v.scenarios.e2e)) {
+    out.push(`## 2. End to end: N=${r.cfg.e2eCount} at a fixed rate to 1 healthy endpoint (latency = receiver arrival − sender's send time)`);
+    out.push("");
+    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | throughput | all delivered after first send (after last send) | peer hookflare |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const [rt, v] of rts) {
+      const e = v.scenarios.e2e;
+      if (!e) continue;
+      if (e.error) {
+        out.push(`| ${rt} | failed: ${e.error.split("\n")[0]} ||||||||||||`);
+        continue;
+      }
+      for (const x of e.runs) {
+        const peer = PEER.e2e[rt]?.[x.rate];
+        const peerText = peer ? `${peer.throughput}/s, p50 ${s(peer.p50)}, p99 ${s(peer.p99)}` : "–";
+        out.push(
+          `| ${rt} | ${x.rate}/s | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${n(x.achievedRate)}/s | ${statuses(x.statuses)} | ${s(x.ingestP50)} / ${s(x.ingestP99)} | ${x.delivered} / ${x.accepted}${x.missing ? ` (${x.missing} missing)` : ""} | ${x.duplicates} | ` +
+            `${lat(x.latency)} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${peerText} |`,
+        );
+      }
+    }
+    out.push("");
+  }
+
+  if (rts.some(([, v]) => v.scenarios.isolation)) {
+    out.push(`## 3. Isolation: ${r.cfg.isoRate} events/s for ${r.cfg.isoSeconds} s to a project with two endpoints; the healthy endpoint's latency`);
+    out.push("");
+    out.push("| runtime | variant | start (UTC) | load before | healthy delivered / accepted | healthy p50 / p90 / p99 / max | neighbour requests | peer hookflare (healthy) |");
+    out.push("|---|---|---|---|---|---|---|---|");
+    for (const [rt, v] of rts) {
+      const iso = v.scenarios.isolation;
+      if (!iso) continue;
+      if (iso.error) {
+        out.push(`| ${rt} | failed: ${iso.error.split("\n")[0]} |||||||`);
+        continue;
+      }
+      for (const x of iso.runs) {
+        const peer = rt === "dev" ? (x.variant === "control" ? PEER.isolation.control : PEER.isolation.slow) : null;
+        out.push(
+          `| ${rt} | ${x.label} | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${x.healthy.delivered} / ${x.accepted}${x.healthy.duplicates ? ` (+${x.healthy.duplicates} dup)` : ""} | ` +
+            `${lat(x.healthy.latency)} | ${x.neighbour.hits} | ${peer ? lat(peer) : "–"} |`,
+        );
+      }
+    }
+    out.push("");
+    out.push("Peer isolation figures are hookflare under `wrangler dev`: control = ctrl-b (both healthy); slow = healthy3 next to a destination answering 500 after 2 s (its circuit opens after 10 failures).");
+    out.push("");
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,56 @@
+// Scenario 2: N events at a fixed rate to one healthy endpoint; the receiver measures send-to-arrival latency and throughput.
+import { arrivals, deliveryStats, waitArrivals } from "../lib/arrivals.mjs";
+import { createEndpoint, createProject, waitDrained } from "../lib/ferry-setup.mjs";
+import { sendAtRate } from "../lib/sender.mjs";
+import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
+
+/** @param {import("../run.mjs").Context} ctx */
+export async function e2e({ runtime, ferry, receiver, cfg, log }) {
+  const results = [];
+  for (const rate of cfg.e2eRates) {
+    const p = await createProject(ferry, `bench-e2e-${rate}-${runtime}`);
+    const path = `/e2e-${rate}-${runtime}`;
+    receiver.route(path, { status: 200 });
+    await createEndpoint(p, receiver.url(path));
+    const run = `e2e-${runtime}-${rate}-${Date.now()}`;
+    const loadBefore = loadAvg();
+    const startedAt = new Date().toISOString();
+    log(`e2e ${rate}/s × ${cfg.e2eCount}: load ${fmtLoad(loadBefore)}`);
+    const sent = await sendAtRate({ apiUrl: ferry.apiUrl, apiKey: p.apiKey, rate, count: cfg.e2eCount, eventType: "bench.e2e", run });
+    const outcome = await waitArrivals(receiver, path, () => deliveryStats(arrivals(receiver, path, run)).delivered >= sent.accepted.size, {
+      quietMs: cfg.quietMs,
+      timeoutMs: cfg.e2eWaitMs,
+    });
+    const rows = arrivals(receiver, path, run);
+    const st = deliveryStats(rows);
+    const seqs = new Set(rows.map((r) => r.seq));
+    const result = {
+      rate,
+      count: cfg.e2eCount,
+      startedAt,
+      loadBefore,
+      achievedRate: sent.achievedRate,
+      sendSeconds: (sent.lastSendAt - sent.firstSendAt) / 1000,
+      statuses: sent.statuses,
+      ingestP50: sent.ingestP50,
+      ingestP99: sent.ingestP99,
+      accepted: sent.accepted.size,
+      delivered: st.delivered,
+      missing: [...sent.accepted].filter((s) => !seqs.has(s)).length,
+      duplicates: st.duplicates,
+      latency: st.latency,
+      allDeliveredAfterFirstSendMs: st.lastArrival - sent.firstSendAt,
+      afterLastSendMs: st.lastArrival - sent.lastSendAt,
+      throughput: st.delivered / ((st.lastArrival - sent.firstSendAt) / 1000),
+      waitOutcome: outcome,
+    };
+    log(
+      `  delivered ${st.delivered}/${sent.accepted.size} (dup ${st.duplicates}), p50 ${st.latency.p50} ms p99 ${st.latency.p99} ms max ${st.latency.max} ms, ` +
+        `${result.throughput.toFixed(1)} ev/s, statuses ${JSON.stringify(sent.statuses)}`,
+    );
+    results.push(result);
+    await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });
+    receiver.reset();
+  }
+  return { runs: results };
+}

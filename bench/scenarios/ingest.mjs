@@ -1,0 +1,79 @@
+// Scenario 1: closed-loop ingest (autocannon, c=50) on POST /api/v1/events, interleaved round by round with the no-op ceiling.
+import { autocannon } from "../lib/load.mjs";
+import { createEndpoint, createProject, waitDrained } from "../lib/ferry-setup.mjs";
+import { startNoop } from "../lib/runtimes.mjs";
+import { median } from "../lib/stats.mjs";
+import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
+
+/** @param {import("../run.mjs").Context} ctx */
+export async function ingest({ runtime, ferry, receiver, cfg, log }) {
+  const noop = await startNoop(runtime);
+  try {
+    const p = await createProject(ferry, `bench-ingest-${runtime}`);
+    const path = `/ingest-${runtime}`;
+    receiver.route(path, { status: 200 });
+    await createEndpoint(p, receiver.url(path));
+    const body = JSON.stringify({ eventType: "bench.ingest", payload: { order: "ord_123", amount: 4200, currency: "EUR" } });
+    const targets = {
+      noop: { url: noop.url, headers: {} },
+      ferry: { url: `${ferry.apiUrl}/api/v1/events`, headers: { authorization: `Bearer ${p.apiKey}` } },
+    };
+
+    // Warm-up (not reported): the first requests pay for isolate start-up and D1/DO first use.
+    for (const t of Object.values(targets)) await autocannon({ ...t, connections: cfg.connections, seconds: cfg.warmupSeconds, body });
+    await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });
+    receiver.reset();
+
+    const runs = [];
+    let deliveriesBefore = (await waitDrained(p, { timeoutMs: 0 })).deliveries;
+    for (let round = 1; round <= cfg.rounds; round++) {
+      for (const target of /** @type {const} */ (["noop", "ferry"])) {
+        const loadBefore = loadAvg();
+        const startedAt = new Date().toISOString();
+        log(`ingest ${target} round ${round}: load ${fmtLoad(loadBefore)}`);
+        const r = await autocannon({ ...targets[target], connections: cfg.connections, seconds: cfg.ingestSeconds, body });
+        log(`  ${r.rps.toFixed(1)} rps, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+        /** @type {Record<string, unknown>} */
+        const run = { target, round, startedAt, loadBefore, ...r };
+        if (target === "ferry") {
+          // Let the delivery backlog drain so it does not compete with the next run.
+          const backlog = await waitDrained(p, { timeoutMs: 0 });
+          const drain = await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });
+          const webhookIds = receiver.requests(path).map((r) => r.headers["webhook-id"]);
+          const unique = new Set(webhookIds).size;
+          run.delivery = {
+            acceptedInclInFlight: drain.deliveries - deliveriesBefore,
+            backlogAtEnd: backlog.pending,
+            drained: drain.drained,
+            drainMs: drain.waitedMs,
+            drainRate: drain.waitedMs > 0 ? backlog.pending / (drain.waitedMs / 1000) : null,
+            receiverUnique: unique,
+            receiverDuplicates: webhookIds.length - unique,
+            failed: drain.failed,
+          };
+          log(`  backlog ${backlog.pending} drained in ${(drain.waitedMs / 1000).toFixed(1)} s (${drain.drained ? "ok" : "NOT drained"}), receiver got ${unique} (+${webhookIds.length - unique} dup)`);
+          deliveriesBefore = drain.deliveries;
+          receiver.reset();
+        }
+        runs.push(run);
+      }
+    }
+    const rps = (t) => runs.filter((r) => r.target === t).map((r) => /** @type {number} */ (r.rps));
+    const pick = (t, k) => runs.filter((r) => r.target === t).map((r) => /** @type {number} */ (r[k]));
+    const noopRps = median(rps("noop"));
+    const ferryRps = median(rps("ferry"));
+    const pairwise = runs.filter((r) => r.target === "ferry").map((f) => f.rps / /** @type {number} */ (runs.find((n) => n.target === "noop" && n.round === f.round)?.rps));
+    return {
+      runs,
+      summary: {
+        noop: { rps: noopRps, p50: median(pick("noop", "p50")), p99: median(pick("noop", "p99")) },
+        ferry: { rps: ferryRps, p50: median(pick("ferry", "p50")), p99: median(pick("ferry", "p99")), non2xx: pick("ferry", "non2xx").reduce((a, b) => a + b, 0), errors: pick("ferry", "errors").reduce((a, b) => a + b, 0) },
+        ratio: ferryRps && noopRps ? ferryRps / noopRps : null,
+        pairwise,
+        drainRate: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).drainRate ?? 0)),
+      },
+    };
+  } finally {
+    await noop.stop();
+  }
+}
