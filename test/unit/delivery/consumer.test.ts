@@ -1,0 +1,107 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import worker from "../../../workers/index";
+import type { DeliveryMessage } from "../../../workers/queue/delivery-queue";
+import { deliveryRow, eventually, fakeReceivers, seedDelivery, sleep } from "../helpers";
+
+let receivers: ReturnType<typeof fakeReceivers>;
+beforeEach(() => {
+  receivers = fakeReceivers();
+});
+afterEach(() => receivers.restore());
+
+let messageNumber = 0;
+function batchOf(bodies: unknown[]) {
+  return createMessageBatch<DeliveryMessage>(
+    "ferry-deliveries",
+    bodies.map((body) => ({ id: `msg-${++messageNumber}`, timestamp: new Date(), attempts: 1, body: body as DeliveryMessage })),
+  );
+}
+
+/** Runs the Worker's real `queue` handler and returns what it did with each message. */
+async function consume(bodies: unknown[]) {
+  const batch = batchOf(bodies);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+const acked = (result: Awaited<ReturnType<typeof consume>>, count: number) =>
+  result.ackAll || result.explicitAcks.length === count ? result.retryMessages.length === 0 && !result.retryBatch.retry : false;
+
+describe("the delivery consumer", { timeout: 15_000 }, () => {
+  it("a batch carrying the same delivery twice sends it exactly once and acks both messages", async () => {
+    receivers.on("https://dup.example.com/", () => new Response("ok"));
+    const { delivery } = await seedDelivery({ url: "https://dup.example.com/hook" });
+    const result = await consume([{ deliveryId: delivery.id }, { deliveryId: delivery.id }]);
+    expect(acked(result, 2)).toBe(true);
+    expect(receivers.requests("https://dup.example.com/")).toHaveLength(1);
+    expect(await deliveryRow(delivery.id)).toMatchObject({ status: "succeeded", attemptCount: 1 });
+  });
+
+  it("two batches delivering the same id at the same time send it once", async () => {
+    receivers.on("https://race.example.com/", async () => {
+      await sleep(200);
+      return new Response("ok");
+    });
+    const { delivery } = await seedDelivery({ url: "https://race.example.com/hook" });
+    const results = await Promise.all([consume([{ deliveryId: delivery.id }]), consume([{ deliveryId: delivery.id }])]);
+    expect(results.every((r) => acked(r, 1))).toBe(true);
+    expect(receivers.requests("https://race.example.com/")).toHaveLength(1);
+    const attempts = await env.DB.prepare("select count(*) as n from attempts where delivery_id = ?").bind(delivery.id).first<{ n: number }>();
+    expect(attempts?.n).toBe(1);
+  });
+
+  it("a stale message for a succeeded delivery sends nothing and is acked", async () => {
+    receivers.on("https://stale.example.com/", () => new Response("ok"));
+    const { delivery } = await seedDelivery({ url: "https://stale.example.com/hook", delivery: { status: "succeeded", attemptCount: 1 } });
+    const result = await consume([{ deliveryId: delivery.id }]);
+    expect(acked(result, 1)).toBe(true);
+    expect(receivers.requests("https://stale.example.com/")).toHaveLength(0);
+    expect(await deliveryRow(delivery.id)).toMatchObject({ status: "succeeded", attemptCount: 1 });
+  });
+
+  it("messages without a usable delivery id are acked, not retried forever", async () => {
+    const result = await consume([{}, { deliveryId: 42 }, null, { deliveryId: "dlv_unknown" }]);
+    expect(acked(result, 4)).toBe(true);
+    expect(result.outcome).toBe("ok");
+  });
+
+  it("never throws out of queue(), even when sending a delivery fails unexpectedly", async () => {
+    receivers.on("https://poison.example.com/", () => new Response("ok"));
+    // A secret that is not base64 makes signing throw inside the send.
+    const { delivery } = await seedDelivery({
+      url: "https://poison.example.com/hook",
+      endpoint: { secrets: [{ value: "whsec_%%%not-base64%%%", createdAt: 0, expiresAt: null }] },
+    });
+    const { delivery: healthy } = await seedDelivery({ url: "https://poison.example.com/healthy" });
+    const result = await consume([{ deliveryId: delivery.id }, { deliveryId: healthy.id }]);
+    expect(result.outcome).toBe("ok");
+    expect((await deliveryRow(healthy.id)).status).toBe("succeeded");
+    expect(receivers.requests("https://poison.example.com/hook")).toHaveLength(0);
+  });
+
+  it("one slow endpoint does not hold up the others in its batch", async () => {
+    let release!: () => void;
+    const slowAnswered = new Promise<void>((resolve) => (release = resolve));
+    receivers.on("https://slow.example.com/", async () => {
+      await slowAnswered;
+      return new Response("finally");
+    });
+    receivers.on("https://fast.example.com/", () => new Response("ok"));
+    const { delivery: slow } = await seedDelivery({ url: "https://slow.example.com/hook" });
+    const fast = await Promise.all([1, 2, 3].map((i) => seedDelivery({ url: `https://fast.example.com/${i}` })));
+
+    const batch = batchOf([{ deliveryId: slow.id }, ...fast.map(({ delivery }) => ({ deliveryId: delivery.id }))]);
+    const running = worker.queue(batch, env, createExecutionContext());
+    await eventually(async () => {
+      const rows = await Promise.all(fast.map(({ delivery }) => deliveryRow(delivery.id)));
+      return rows.every((row) => row.status === "succeeded");
+    });
+    expect((await deliveryRow(slow.id)).status).toBe("sending");
+    release();
+    await running;
+    expect((await deliveryRow(slow.id)).status).toBe("succeeded");
+  });
+});
