@@ -47,6 +47,13 @@ export const TimeRangeQuery = z.object({
   until: z.iso.datetime({ offset: true }).optional(),
 });
 
+/**
+ * Any JSON value. The body was parsed from JSON, so anything present is valid; `z.json()` is avoided
+ * because its recursive type sends the OpenAPI generator into endless recursion.
+ */
+export const AnyJson = (description: string) =>
+  z.unknown().refine((value) => value !== undefined, "required: any JSON value").openapi({ description });
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
 export const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);

@@ -52,7 +52,7 @@ export function fromZodError(error: ZodError, target: string): Problem {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: "unknown field" }));
     }
-    return [{ path: base || target, message: issue.message }];
+    return [{ path: base || (target === "json" ? "body" : target), message: issue.message }];
   });
   const detail = errors.map((e) => `${e.path}: ${e.message}`).join("; ");
   return new Problem("validation-failed", detail, errors);
@@ -76,9 +76,9 @@ export function problemResponse(c: Context, problem: Problem): Response {
 export function handleError(error: Error, c: Context): Response {
   if (error instanceof Problem) return problemResponse(c, error);
   if (error instanceof HTTPException && error.status < 500) {
-    const kind: ProblemKind =
-      error.status === 401 ? "unauthorized" : error.status === 413 ? "payload-too-large" : "malformed-request";
-    return problemResponse(c, new Problem(kind, error.message || PROBLEMS[kind].title));
+    const kind = (Object.keys(PROBLEMS) as ProblemKind[]).find((k) => PROBLEMS[k].status === error.status) ?? "malformed-request";
+    const detail = kind === "unsupported-media-type" ? "Send JSON with `content-type: application/json`." : error.message || PROBLEMS[kind].title;
+    return problemResponse(c, new Problem(kind, detail));
   }
   console.error(JSON.stringify({ msg: "unhandled error", requestId: c.get("requestId"), error: String(error), stack: error.stack }));
   return problemResponse(c, new Problem("internal", "Something went wrong on our side. It has been logged."));

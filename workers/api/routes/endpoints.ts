@@ -15,7 +15,7 @@ import { enqueueDeliveries } from "../../queue/delivery-queue";
 import { generateSecret, isValidSecret } from "../../signing/standard-webhooks";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { IdParam, ListQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { AnyJson, IdParam, ListQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, security } from "../openapi";
 import { invalidField, notFound } from "../problem";
 import { EventAccepted, acceptedOut } from "./events";
 
@@ -320,7 +320,7 @@ endpointRoutes.openapi(
     request: {
       params: IdParam,
       body: {
-        ...jsonBody(z.strictObject({ eventType: z.string().max(200).optional(), payload: z.json().optional() })),
+        ...jsonBody(z.strictObject({ eventType: z.string().max(200).optional(), payload: AnyJson("Sent as `data`; a sample payload when omitted").optional() })),
         required: false,
       },
     },

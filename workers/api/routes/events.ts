@@ -10,7 +10,7 @@ import { DELIVERY_STATUSES } from "../../db/schema";
 import { ingestEvents, type EventInput, type IngestResult } from "../../ingest/ingest";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { AnyJson, IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, security } from "../openapi";
 import { Problem, fieldPath, invalidField, notFound } from "../problem";
 import { DeliveryOut, deliveryOut } from "./deliveries";
 
@@ -23,7 +23,7 @@ const EventType = z
 const EventIn = z
   .strictObject({
     eventType: EventType,
-    payload: z.json().openapi({ description: "Any JSON; sent as `data`" }),
+    payload: AnyJson("Any JSON; sent as `data`"),
     idempotencyKey: z.string().min(1).max(255).optional(),
     endpointIds: z.array(z.string().max(64)).min(1).max(100).optional().openapi({ description: "Send only to these endpoints" }),
   })
@@ -55,7 +55,7 @@ const EventListItem = z
   .openapi("EventListItem");
 
 const EventOut = z
-  .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), payload: z.json(), deliveries: z.array(DeliveryOut) })
+  .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), payload: AnyJson("The event's payload"), deliveries: z.array(DeliveryOut) })
   .openapi("Event");
 
 /** Payload size limit and endpoint ownership: checks zod cannot make alone. Throws before anything is written. */
