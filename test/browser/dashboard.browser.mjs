@@ -56,6 +56,7 @@ function step(name, fn) {
 }
 
 before(async () => {
+  const t0 = Date.now();
   rx = await startReceiver();
   rx.route("/ok", { status: 200, body: "thanks from the receiver", headers: { "x-receiver": "billing" } });
   rx.route("/down", { status: 503, body: "ledger is down for maintenance" });
@@ -65,6 +66,7 @@ before(async () => {
     launchChromium(),
   ]);
   base = stack.dashboardUrl ?? "";
+  const tStack = Date.now();
 
   const project = await stack.api("POST", "/projects", { name: "Acme Payments" }, stack.adminToken);
   assert.equal(project.status, 201, project.text);
@@ -87,8 +89,7 @@ before(async () => {
   ev.e = await sendEvent("refund.created", { reference: "R300", amount: 1200 });
   ev.xss = await sendEvent("customer.created", { note: XSS_NOTE, html: XSS_IMG, name: "Mallory" });
 
-  // Both transfer.failed deliveries to the down endpoint exhaust the 1 s, 1 s schedule and end "failed".
-  await eventually(async () => (await failedDeliveries()).length === 2, "two deliveries to reach failed", 40_000);
+  console.log(`[browser] stack up in ${((tStack - t0) / 1000).toFixed(1)} s, data sent ${((Date.now() - tStack) / 1000).toFixed(1)} s later`);
 
   const context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
   page = await context.newPage();
@@ -137,7 +138,6 @@ describe("dashboard", () => {
       const rows = page.locator("[data-testid=event-table] tbody tr");
       const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-event-id")));
       assert.deepEqual(ids, [ev.xss, ev.e, ev.d, ev.c, ev.b, ev.a], "every event, newest first");
-      await waitForText(page.locator(`tr[data-event-id="${ev.c}"]`), /1 failed/);
       await waitForText(page.locator(`tr[data-event-id="${ev.b}"]`), /order-1001/);
       await screenshot(page, "02-events");
 
@@ -150,7 +150,10 @@ describe("dashboard", () => {
   test(
     "filter events and deliveries by status, and search by idempotency key; filters live in the URL",
     step("filters", async () => {
+      // Both transfer.failed deliveries to the down endpoint exhaust the 1 s, 1 s schedule and end "failed".
+      await eventually(async () => (await failedDeliveries()).length === 2, "two deliveries to reach failed", 40_000);
       await open(page, `${base}/events`);
+      await waitForText(page.locator(`tr[data-event-id="${ev.c}"]`), /1 failed/);
       await page.selectOption("select[name=status]", "failed");
       await page.waitForURL(/\/events\?status=failed$/);
       await eventually(async () => {

@@ -1,10 +1,11 @@
 /** @module Geometry for the hand-written SVG charts: plot space is 0..100 on both axes, labels are HTML. */
 
-/** A round axis maximum at or above `value` (1, 2, 2.5, 5, 10 × 10^n). */
-export function niceMax(value: number): number {
-  if (!(value > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (value <= step * power) return step * power;
+/** A round axis maximum at or above `value` whose half is round too (1, 2, 4, 5, 6, 8, 10 × 10^n). */
+export function niceMax(value: number, min = 0): number {
+  const v = Math.max(value, min);
+  if (!(v > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(v));
+  for (const step of [1, 2, 4, 5, 6, 8, 10]) if (v <= step * power) return step * power;
   return 10 * power;
 }
 
