@@ -21,20 +21,34 @@ export function arrivals(receiver, path, run) {
 }
 
 /**
- * Unique deliveries, duplicates and first-arrival latency per event.
+ * Unique deliveries, duplicates and first-arrival latency per event: from the sender's send time, and (when the
+ * ingest answers are given) from the moment its 202 arrived, which leaves out time spent queued at ingest.
  * @param {ReturnType<typeof arrivals>} rows
+ * @param {Map<number, number>} [answeredAt]  seq → when the sender got the 2xx
  */
-export function deliveryStats(rows) {
+export function deliveryStats(rows, answeredAt) {
   /** @type {Map<number, number>} */
   const first = new Map();
+  /** @type {number[]} */
+  const fromAccepted = [];
   let duplicates = 0;
   for (const r of rows) {
-    const seen = first.get(r.seq);
-    if (seen === undefined) first.set(r.seq, r.receivedAt - r.sentAt);
-    else duplicates++;
+    if (first.has(r.seq)) {
+      duplicates++;
+      continue;
+    }
+    first.set(r.seq, r.receivedAt - r.sentAt);
+    const answered = answeredAt?.get(r.seq);
+    if (answered !== undefined) fromAccepted.push(r.receivedAt - answered);
   }
   const lastArrival = rows.reduce((m, r) => Math.max(m, r.receivedAt), 0);
-  return { delivered: first.size, duplicates, latency: latencySummary([...first.values()]), lastArrival };
+  return {
+    delivered: first.size,
+    duplicates,
+    latency: latencySummary([...first.values()]),
+    fromAccepted: answeredAt ? latencySummary(fromAccepted) : null,
+    lastArrival,
+  };
 }
 
 /**

@@ -54,24 +54,26 @@ export function renderReport(r) {
       }
     }
     out.push("");
-    out.push("| runtime | median no-op rps | median Ferry rps | **Ferry / no-op** | pairwise ratios | Ferry p50 / p99 ms | Ferry non-2xx | drain rate (events/s) | peer hookflare ratio |");
-    out.push("|---|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | median no-op rps | median Ferry rps | **Ferry / no-op** | pairwise ratios | Ferry p50 / p99 ms | Ferry non-2xx | drain rate (events/s) | CPU ms per request: no-op / Ferry ingest / Ferry ingest+delivery | peer hookflare ratio |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const ing = v.scenarios.ingest;
       if (!ing || ing.error) continue;
       const sm = ing.summary;
       out.push(
-        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${PEER.ingestRatio[rt] ?? "–"} |`,
+        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} | ${PEER.ingestRatio[rt] ?? "–"} |`,
       );
     }
+    out.push("");
+    out.push("Backlog = deliveries still pending when autocannon stopped; drain rate = that backlog / time to drain it with no ingest load. CPU = user+system time of the worker's process group (wrangler's node + workerd) from /proc; \"ingest+delivery\" spans the run and its drain, per accepted event.");
     out.push("");
   }
 
   if (rts.some(([, v]) => v.scenarios.e2e)) {
     out.push(`## 2. End to end: N=${r.cfg.e2eCount} at a fixed rate to 1 healthy endpoint (latency = receiver arrival − sender's send time)`);
     out.push("");
-    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | throughput | all delivered after first send (after last send) | peer hookflare |");
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | from the 202: p50 / p99 | throughput | all delivered after first send (after last send) | CPU ms / event | peer hookflare |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const e = v.scenarios.e2e;
       if (!e) continue;
@@ -84,18 +86,22 @@ export function renderReport(r) {
         const peerText = peer ? `${peer.throughput}/s, p50 ${s(peer.p50)}, p99 ${s(peer.p99)}` : "–";
         out.push(
           `| ${rt} | ${x.rate}/s | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${n(x.achievedRate)}/s | ${statuses(x.statuses)} | ${s(x.ingestP50)} / ${s(x.ingestP99)} | ${x.delivered} / ${x.accepted}${x.missing ? ` (${x.missing} missing)` : ""} | ${x.duplicates} | ` +
-            `${lat(x.latency)} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${peerText} |`,
+            `${lat(x.latency)} | ${x.fromAccepted ? `${s(x.fromAccepted.p50)} / ${s(x.fromAccepted.p99)}` : "–"} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${n(x.cpuMsPerEvent)} | ${peerText} |`,
         );
       }
     }
+    out.push("");
+    const failures = rts.flatMap(([rt, v]) => (v.scenarios.e2e?.runs ?? []).flatMap((x) => (x.failures ?? []).map((f) => `${rt} ${x.rate}/s: ${f.status} ${JSON.stringify(f.body)}`)));
+    if (failures.length) out.push(`Sample non-2xx ingest answers: ${failures.slice(0, 6).map((f) => `\`${f}\``).join("; ")}.`, "");
+    out.push("Throughput = delivered / (last arrival − first send). \"From the 202\" = arrival − when the sender got the ingest answer, which leaves out time queued at ingest.");
     out.push("");
   }
 
   if (rts.some(([, v]) => v.scenarios.isolation)) {
     out.push(`## 3. Isolation: ${r.cfg.isoRate} events/s for ${r.cfg.isoSeconds} s to a project with two endpoints; the healthy endpoint's latency`);
     out.push("");
-    out.push("| runtime | variant | start (UTC) | load before | healthy delivered / accepted | healthy p50 / p90 / p99 / max | neighbour requests | peer hookflare (healthy) |");
-    out.push("|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | variant | start (UTC) | load before | ingest answers | healthy delivered / accepted | healthy p50 / p90 / p99 / max | healthy from the 202: p50 / p99 | neighbour requests | peer hookflare (healthy) |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const iso = v.scenarios.isolation;
       if (!iso) continue;
@@ -106,8 +112,8 @@ export function renderReport(r) {
       for (const x of iso.runs) {
         const peer = rt === "dev" ? (x.variant === "control" ? PEER.isolation.control : PEER.isolation.slow) : null;
         out.push(
-          `| ${rt} | ${x.label} | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${x.healthy.delivered} / ${x.accepted}${x.healthy.duplicates ? ` (+${x.healthy.duplicates} dup)` : ""} | ` +
-            `${lat(x.healthy.latency)} | ${x.neighbour.hits} | ${peer ? lat(peer) : "–"} |`,
+          `| ${rt} | ${x.label} | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${statuses(x.statuses)} | ${x.healthy.delivered} / ${x.accepted}${x.healthy.duplicates ? ` (+${x.healthy.duplicates} dup)` : ""} | ` +
+            `${lat(x.healthy.latency)} | ${x.healthy.fromAccepted ? `${s(x.healthy.fromAccepted.p50)} / ${s(x.healthy.fromAccepted.p99)}` : "–"} | ${x.neighbour.hits} | ${peer ? lat(peer) : "–"} |`,
         );
       }
     }

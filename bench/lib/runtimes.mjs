@@ -8,6 +8,7 @@ import { spawnGroup } from "../../scripts/lib/procs.mjs";
 import { DEFAULT_VARS, startStack } from "../../scripts/lib/stack.mjs";
 import { pollUntil } from "../../scripts/lib/wait.mjs";
 import { ROOT, applyMigrations, waitForApi, wranglerEnv } from "../../scripts/lib/wrangler.mjs";
+import { findGroup } from "./cpu.mjs";
 
 export const RUNTIMES = /** @type {const} */ ({
   noinsp: "unstable_startWorker, DevTools inspector off (wrangler 4.86.0, same bundle and miniflare)",
@@ -24,10 +25,12 @@ const NOOP_CONFIG = path.join(ROOT, "bench/noop/wrangler.toml");
  * @property {string} adminToken
  * @property {import("../../scripts/lib/api-client.mjs").Api} api
  * @property {string} runDir
+ * @property {number|null} pgid  the process group of wrangler + workerd, for CPU accounting
  * @property {() => Promise<void>} stop
  *
  * @typedef {object} Noop
  * @property {string} url  the one route, `http://127.0.0.1:<port>/api/v1/events`
+ * @property {number|null} pgid
  * @property {() => Promise<void>} stop
  */
 
@@ -40,7 +43,7 @@ const NOOP_CONFIG = path.join(ROOT, "bench/noop/wrangler.toml");
 export async function startFerry(runtime, vars) {
   if (runtime === "dev") {
     const stack = await startStack({ vars });
-    return { apiUrl: stack.apiUrl, adminToken: stack.adminToken, api: stack.api, runDir: stack.runDir, stop: stack.stop };
+    return { apiUrl: stack.apiUrl, adminToken: stack.adminToken, api: stack.api, runDir: stack.runDir, pgid: findGroup(stack.runDir), stop: stack.stop };
   }
   const allVars = Object.fromEntries(Object.entries({ ...DEFAULT_VARS, ...vars }).map(([k, v]) => [k, String(v)]));
   const run = runDirectory("ferry");
@@ -64,7 +67,7 @@ export async function startFerry(runtime, vars) {
   } finally {
     fs.closeSync(out);
   }
-  return { apiUrl, adminToken: allVars.ADMIN_TOKEN, api: createApi(apiUrl), runDir: run.dir, stop };
+  return { apiUrl, adminToken: allVars.ADMIN_TOKEN, api: createApi(apiUrl), runDir: run.dir, pgid: findGroup(run.dir), stop };
 }
 
 /**
@@ -106,7 +109,7 @@ export async function startNoop(runtime) {
     await group.stop();
     throw err;
   }
-  return { url, stop };
+  return { url, pgid: findGroup(run.dir), stop };
 }
 
 /** A throwaway directory under .wrangler/bench with wrangler's env (private registry, logs kept out of the repo). */

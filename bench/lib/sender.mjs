@@ -6,7 +6,8 @@ import { percentile } from "./stats.mjs";
  * @param {{apiUrl: string, apiKey: string, rate: number, count: number, eventType: string, run: string}} opts
  *   `run` tags every payload so a receiver can tell runs apart
  * @returns {Promise<{firstSendAt: number, lastSendAt: number, lastAnswerAt: number, achievedRate: number, accepted: Set<number>,
- *   statuses: Record<string, number>, ingestP50: number|null, ingestP99: number|null}>}
+ *   answeredAt: Map<number, number>, failures: {status: string, body: string}[], statuses: Record<string, number>,
+ *   ingestP50: number|null, ingestP99: number|null}>}
  */
 export async function sendAtRate({ apiUrl, apiKey, rate, count, eventType, run }) {
   const url = `${apiUrl}/api/v1/events`;
@@ -16,6 +17,10 @@ export async function sendAtRate({ apiUrl, apiKey, rate, count, eventType, run }
   /** @type {number[]} */
   const ingestMs = [];
   const accepted = new Set();
+  /** @type {Map<number, number>} seq → when its 2xx answer arrived */
+  const answeredAt = new Map();
+  /** @type {{status: string, body: string}[]} the first few non-2xx answers, to tell what they were */
+  const failures = [];
   let lastAnswerAt = 0;
   const sendOne = async (seq) => {
     const sentAt = Date.now();
@@ -23,11 +28,15 @@ export async function sendAtRate({ apiUrl, apiKey, rate, count, eventType, run }
     let key;
     try {
       const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ eventType, payload: { run, seq, sentAt } }), signal: AbortSignal.timeout(60_000) });
-      await res.arrayBuffer();
+      const text = await res.text();
       key = String(res.status);
-      if (res.status >= 200 && res.status < 300) accepted.add(seq);
+      if (res.status >= 200 && res.status < 300) {
+        accepted.add(seq);
+        answeredAt.set(seq, Date.now());
+      } else if (failures.length < 5) failures.push({ status: key, body: text.slice(0, 300) });
     } catch (err) {
-      key = `error:${/** @type {Error} */ (err).cause?.code ?? /** @type {Error} */ (err).name}`;
+      key = `error:${/** @type {any} */ (err).cause?.code ?? /** @type {Error} */ (err).name}`;
+      if (failures.length < 5) failures.push({ status: key, body: String(/** @type {any} */ (err).cause ?? err).slice(0, 300) });
     }
     ingestMs.push(performance.now() - t);
     statuses[key] = (statuses[key] ?? 0) + 1;
@@ -51,6 +60,8 @@ export async function sendAtRate({ apiUrl, apiKey, rate, count, eventType, run }
     lastAnswerAt,
     achievedRate: count > 1 ? (count - 1) / ((lastSendAt - firstSendAt) / 1000) : count,
     accepted,
+    answeredAt,
+    failures,
     statuses,
     ingestP50: percentile(ingestMs, 50),
     ingestP99: percentile(ingestMs, 99),

@@ -1,5 +1,6 @@
 // Scenario 2: N events at a fixed rate to one healthy endpoint; the receiver measures send-to-arrival latency and throughput.
 import { arrivals, deliveryStats, waitArrivals } from "../lib/arrivals.mjs";
+import { cpuMeter } from "../lib/cpu.mjs";
 import { createEndpoint, createProject, waitDrained } from "../lib/ferry-setup.mjs";
 import { sendAtRate } from "../lib/sender.mjs";
 import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
@@ -16,13 +17,15 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
     const loadBefore = loadAvg();
     const startedAt = new Date().toISOString();
     log(`e2e ${rate}/s × ${cfg.e2eCount}: load ${fmtLoad(loadBefore)}`);
+    const cpu = cpuMeter(ferry.pgid);
     const sent = await sendAtRate({ apiUrl: ferry.apiUrl, apiKey: p.apiKey, rate, count: cfg.e2eCount, eventType: "bench.e2e", run });
     const outcome = await waitArrivals(receiver, path, () => deliveryStats(arrivals(receiver, path, run)).delivered >= sent.accepted.size, {
       quietMs: cfg.quietMs,
       timeoutMs: cfg.e2eWaitMs,
     });
     const rows = arrivals(receiver, path, run);
-    const st = deliveryStats(rows);
+    const st = deliveryStats(rows, sent.answeredAt);
+    const used = cpu();
     const seqs = new Set(rows.map((r) => r.seq));
     const result = {
       rate,
@@ -32,6 +35,7 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
       achievedRate: sent.achievedRate,
       sendSeconds: (sent.lastSendAt - sent.firstSendAt) / 1000,
       statuses: sent.statuses,
+      failures: sent.failures,
       ingestP50: sent.ingestP50,
       ingestP99: sent.ingestP99,
       accepted: sent.accepted.size,
@@ -39,6 +43,9 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
       missing: [...sent.accepted].filter((s) => !seqs.has(s)).length,
       duplicates: st.duplicates,
       latency: st.latency,
+      fromAccepted: st.fromAccepted,
+      cpu: used,
+      cpuMsPerEvent: st.delivered ? used.totalMs / st.delivered : null,
       allDeliveredAfterFirstSendMs: st.lastArrival - sent.firstSendAt,
       afterLastSendMs: st.lastArrival - sent.lastSendAt,
       throughput: st.delivered / ((st.lastArrival - sent.firstSendAt) / 1000),
@@ -46,7 +53,8 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
     };
     log(
       `  delivered ${st.delivered}/${sent.accepted.size} (dup ${st.duplicates}), p50 ${st.latency.p50} ms p99 ${st.latency.p99} ms max ${st.latency.max} ms, ` +
-        `${result.throughput.toFixed(1)} ev/s, statuses ${JSON.stringify(sent.statuses)}`,
+        `${result.throughput.toFixed(1)} ev/s, statuses ${JSON.stringify(sent.statuses)}, ingest p50 ${sent.ingestP50?.toFixed(0)} ms, ` +
+        `CPU ${JSON.stringify(used.byName)} = ${result.cpuMsPerEvent?.toFixed(1)} ms/event`,
     );
     results.push(result);
     await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });

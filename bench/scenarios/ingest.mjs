@@ -1,4 +1,5 @@
 // Scenario 1: closed-loop ingest (autocannon, c=50) on POST /api/v1/events, interleaved round by round with the no-op ceiling.
+import { cpuMeter } from "../lib/cpu.mjs";
 import { autocannon } from "../lib/load.mjs";
 import { createEndpoint, createProject, waitDrained } from "../lib/ferry-setup.mjs";
 import { startNoop } from "../lib/runtimes.mjs";
@@ -31,14 +32,18 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         const loadBefore = loadAvg();
         const startedAt = new Date().toISOString();
         log(`ingest ${target} round ${round}: load ${fmtLoad(loadBefore)}`);
+        const cpu = cpuMeter(target === "noop" ? noop.pgid : ferry.pgid);
         const r = await autocannon({ ...targets[target], connections: cfg.connections, seconds: cfg.ingestSeconds, body });
-        log(`  ${r.rps.toFixed(1)} rps, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+        const cpuDuringRun = cpu();
+        log(`  ${r.rps.toFixed(1)} rps, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}; CPU ${JSON.stringify(cpuDuringRun.byName)}`);
         /** @type {Record<string, unknown>} */
-        const run = { target, round, startedAt, loadBefore, ...r };
+        const run = { target, round, startedAt, loadBefore, ...r, cpuDuringRun, cpuMsPerRequest: r.completed ? cpuDuringRun.totalMs / r.completed : null };
         if (target === "ferry") {
           // Let the delivery backlog drain so it does not compete with the next run.
           const backlog = await waitDrained(p, { timeoutMs: 0 });
           const drain = await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });
+          // CPU for ingest plus delivering everything accepted (the run and its drain), per accepted event.
+          const cpuWithDrain = cpu();
           const webhookIds = receiver.requests(path).map((r) => r.headers["webhook-id"]);
           const unique = new Set(webhookIds).size;
           run.delivery = {
@@ -50,6 +55,8 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
             receiverUnique: unique,
             receiverDuplicates: webhookIds.length - unique,
             failed: drain.failed,
+            cpuWithDrain,
+            cpuMsPerEvent: drain.deliveries - deliveriesBefore ? cpuWithDrain.totalMs / (drain.deliveries - deliveriesBefore) : null,
           };
           log(`  backlog ${backlog.pending} drained in ${(drain.waitedMs / 1000).toFixed(1)} s (${drain.drained ? "ok" : "NOT drained"}), receiver got ${unique} (+${webhookIds.length - unique} dup)`);
           deliveriesBefore = drain.deliveries;
@@ -70,6 +77,7 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         ferry: { rps: ferryRps, p50: median(pick("ferry", "p50")), p99: median(pick("ferry", "p99")), non2xx: pick("ferry", "non2xx").reduce((a, b) => a + b, 0), errors: pick("ferry", "errors").reduce((a, b) => a + b, 0) },
         ratio: ferryRps && noopRps ? ferryRps / noopRps : null,
         pairwise,
+        cpuMsPerRequest: { noop: median(pick("noop", "cpuMsPerRequest")), ferryIngestOnly: median(pick("ferry", "cpuMsPerRequest")), ferryWithDelivery: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).cpuMsPerEvent)) },
         drainRate: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).drainRate ?? 0)),
       },
     };

@@ -1,5 +1,6 @@
 // Scenario 3: a healthy endpoint's latency next to a slow failing neighbour (500 after 2 s) vs. next to a healthy one.
 import { arrivals, deliveryStats, waitArrivals } from "../lib/arrivals.mjs";
+import { cpuMeter } from "../lib/cpu.mjs";
 import { createEndpoint, createProject } from "../lib/ferry-setup.mjs";
 import { sendAtRate } from "../lib/sender.mjs";
 import { latencySummary } from "../lib/stats.mjs";
@@ -27,12 +28,14 @@ export async function isolation({ runtime, ferry, receiver, cfg, log }) {
     const loadBefore = loadAvg();
     const startedAt = new Date().toISOString();
     log(`isolation ${v.key}: ${cfg.isoRate}/s for ${cfg.isoSeconds} s, load ${fmtLoad(loadBefore)}`);
+    const cpu = cpuMeter(ferry.pgid);
     const sent = await sendAtRate({ apiUrl: ferry.apiUrl, apiKey: p.apiKey, rate: cfg.isoRate, count, eventType: "bench.isolation", run });
     const outcome = await waitArrivals(receiver, healthyPath, () => deliveryStats(arrivals(receiver, healthyPath, run)).delivered >= sent.accepted.size, {
       quietMs: cfg.quietMs,
       timeoutMs: cfg.isoWaitMs,
     });
-    const healthy = deliveryStats(arrivals(receiver, healthyPath, run));
+    const healthy = deliveryStats(arrivals(receiver, healthyPath, run), sent.answeredAt);
+    const used = cpu();
     const neighbourRows = arrivals(receiver, neighbourPath, run);
     const neighbourReqs = receiver.requests(neighbourPath);
     const result = {
@@ -43,14 +46,16 @@ export async function isolation({ runtime, ferry, receiver, cfg, log }) {
       loadBefore,
       achievedRate: sent.achievedRate,
       statuses: sent.statuses,
+      failures: sent.failures,
       accepted: sent.accepted.size,
-      healthy: { delivered: healthy.delivered, duplicates: healthy.duplicates, latency: healthy.latency, lastAfterLastSendMs: healthy.lastArrival - sent.lastSendAt },
+      healthy: { delivered: healthy.delivered, duplicates: healthy.duplicates, latency: healthy.latency, fromAccepted: healthy.fromAccepted, lastAfterLastSendMs: healthy.lastArrival - sent.lastSendAt },
       neighbour: {
         hits: neighbourReqs.length,
         firstAttemptLatency: v.slow ? null : deliveryStats(neighbourRows).latency,
         // Arrival (request start at the receiver) latency of the slow neighbour's first attempts, for context.
         arrivalLatency: latencySummary(firstArrivals(neighbourRows)),
       },
+      cpu: used,
       waitOutcome: outcome,
     };
     const l = healthy.latency;
