@@ -54,6 +54,12 @@ export const TimeRangeQuery = z.object({
 export const AnyJson = (description: string) =>
   z.unknown().refine((value) => value !== undefined, "required: any JSON value").openapi({ description });
 
+/** Queries fetch `limit + 1` rows; the extra one only says that another page exists. */
+export function pageOf<T>(rows: T[], limit: number, cursorOf: (row: T) => string) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? cursorOf(items.at(-1)!) : null };
+}
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
 export const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);

@@ -7,7 +7,7 @@ import { database } from "../../db/client";
 import { ALERT_KINDS, ALERT_STATUSES, alerts } from "../../db/schema";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { ListQuery, errorResponses, iso, jsonResponse, listOf, security } from "../openapi";
+import { ListQuery, errorResponses, iso, jsonResponse, listOf, pageOf, security } from "../openapi";
 
 const AlertOut = z
   .object({
@@ -52,7 +52,7 @@ alertRoutes.openapi(
       .orderBy(desc(alerts.id))
       .limit(limit + 1)
       .all();
-    const items = rows.slice(0, limit);
+    const { items, nextCursor } = pageOf(rows, limit, (row) => row.id);
     return c.json(
       {
         data: items.map((a) => ({
@@ -68,7 +68,7 @@ alertRoutes.openapi(
           sentAt: iso(a.sentAt),
           lastError: a.lastError,
         })),
-        nextCursor: rows.length > limit ? items.at(-1)!.id : null,
+        nextCursor,
       },
       200,
     );

@@ -8,7 +8,7 @@ import { DELIVERY_STATUSES, type Attempt, type Delivery } from "../../db/schema"
 import { enqueueDeliveries } from "../../queue/delivery-queue";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, notFound } from "../problem";
 
 export const DeliveryOut = z
@@ -100,11 +100,8 @@ deliveryRoutes.openapi(
   async (c) => {
     const { limit, cursor, ...filter } = c.req.valid("query");
     const rows = await listDeliveries(database(c.env), projectIdOf(c.get("principal")), toFilter(filter), { limit, cursor });
-    const items = rows.slice(0, limit);
-    return c.json(
-      { data: items.map((row) => deliveryOut(row.delivery, row.endpointUrl)), nextCursor: rows.length > limit ? items.at(-1)!.delivery.id : null },
-      200,
-    );
+    const { items, nextCursor } = pageOf(rows, limit, (row) => row.delivery.id);
+    return c.json({ data: items.map((row) => deliveryOut(row.delivery, row.endpointUrl)), nextCursor }, 200);
   },
 );
 

@@ -15,7 +15,7 @@ import { enqueueDeliveries } from "../../queue/delivery-queue";
 import { generateSecret, isValidSecret } from "../../signing/standard-webhooks";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { AnyJson, IdParam, ListQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { AnyJson, IdParam, ListQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { invalidField, notFound } from "../problem";
 import { EventAccepted, acceptedOut } from "./events";
 
@@ -156,9 +156,9 @@ endpointRoutes.openapi(
   async (c) => {
     const page = c.req.valid("query");
     const rows = await listEndpoints(database(c.env), projectIdOf(c.get("principal")), page);
-    const items = rows.slice(0, page.limit);
+    const { items, nextCursor } = pageOf(rows, page.limit, (row) => row.id);
     const health = await Promise.all(items.map((row) => endpointHealth(c.env, row.id)));
-    return c.json({ data: items.map((row, i) => endpointOut(row, health[i])), nextCursor: rows.length > page.limit ? items.at(-1)!.id : null }, 200);
+    return c.json({ data: items.map((row, i) => endpointOut(row, health[i])), nextCursor }, 200);
   },
 );
 

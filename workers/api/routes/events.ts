@@ -10,7 +10,7 @@ import { DELIVERY_STATUSES } from "../../db/schema";
 import { ingestEvents, type EventInput, type IngestResult } from "../../ingest/ingest";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { AnyJson, IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, security } from "../openapi";
+import { AnyJson, IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, fieldPath, invalidField, notFound } from "../problem";
 import { DeliveryOut, deliveryOut } from "./deliveries";
 
@@ -157,13 +157,13 @@ eventRoutes.openapi(
     const projectId = projectIdOf(c.get("principal"));
     const db = database(c.env);
     const rows = await listEvents(db, projectId, { ...filter, since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined }, { limit, cursor });
-    const items = rows.slice(0, limit);
+    const { items, nextCursor } = pageOf(rows, limit, (row) => row.id);
     const counts = await deliveryCounts(db, projectId, items.map((row) => row.id));
     const zero = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as z.infer<typeof DeliveryCounts>;
     return c.json(
       {
         data: items.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), deliveryCounts: { ...zero, ...counts.get(row.id) } })),
-        nextCursor: rows.length > limit ? items.at(-1)!.id : null,
+        nextCursor,
       },
       200,
     );
