@@ -20,14 +20,14 @@ function batchOf(bodies: unknown[]) {
 }
 
 /** Runs the Worker's real `queue` handler and returns what it did with each message. */
-async function consume(bodies: unknown[]) {
+async function consume(bodies: unknown[]): Promise<FetcherQueueResult> {
   const batch = batchOf(bodies);
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return getQueueResult(batch, ctx);
 }
 
-const acked = (result: Awaited<ReturnType<typeof consume>>, count: number) =>
+const acked = (result: FetcherQueueResult, count: number) =>
   result.ackAll || result.explicitAcks.length === count ? result.retryMessages.length === 0 && !result.retryBatch.retry : false;
 
 describe("the delivery consumer", { timeout: 15_000 }, () => {
