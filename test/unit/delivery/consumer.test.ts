@@ -19,15 +19,24 @@ function batchOf(bodies: unknown[]) {
   );
 }
 
+/** What `getQueueResult` reports (its type is not in this compatibility date's runtime types). */
+type QueueResult = {
+  outcome: string;
+  ackAll: boolean;
+  retryBatch: { retry: boolean; delaySeconds?: number };
+  explicitAcks: string[];
+  retryMessages: { msgId: string; delaySeconds?: number }[];
+};
+
 /** Runs the Worker's real `queue` handler and returns what it did with each message. */
-async function consume(bodies: unknown[]): Promise<FetcherQueueResult> {
+async function consume(bodies: unknown[]): Promise<QueueResult> {
   const batch = batchOf(bodies);
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
+  return (await getQueueResult(batch, ctx)) as QueueResult;
 }
 
-const acked = (result: FetcherQueueResult, count: number) =>
+const acked = (result: QueueResult, count: number) =>
   result.ackAll || result.explicitAcks.length === count ? result.retryMessages.length === 0 && !result.retryBatch.retry : false;
 
 describe("the delivery consumer", { timeout: 15_000 }, () => {
