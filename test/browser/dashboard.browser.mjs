@@ -207,7 +207,9 @@ describe("dashboard", () => {
     "resend a delivery and watch the new attempt appear",
     step("resend", async () => {
       const sent = rx.requests("/ok").filter((r) => r.body.includes('"T100"')).length;
-      await page.click("[data-testid=resend]");
+      // Keyboard only: focus the button and press Enter.
+      await page.focus("[data-testid=resend]");
+      await page.keyboard.press("Enter");
       await waitForText(page.locator("[data-testid=toast]"), /Resend queued/);
       await eventually(async () => (await page.locator("[data-testid=attempt]").count()) === 2, "a second attempt on the page");
       const newest = page.locator("[data-testid=attempt]").first();
@@ -224,13 +226,22 @@ describe("dashboard", () => {
     step("bulk-resend", async () => {
       const before = rx.requests("/down").length;
       await open(page, `${base}/deliveries?status=failed`);
-      await page.click("[data-testid=bulk-resend]");
       const dialog = page.locator("[role=alertdialog]");
+      // Escape backs out without sending anything.
+      await page.click("[data-testid=bulk-resend]");
+      await dialog.waitFor();
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached" });
+      assert.equal(rx.requests("/down").length, before, "cancel sends nothing");
+
+      await page.click("[data-testid=bulk-resend]");
       await waitForText(dialog, /Resend 2 failed deliveries\?/);
       await waitForText(dialog, /Status: failed/);
       await screenshot(page, "06-bulk-resend-confirm");
 
-      await page.click("[data-testid=confirm-resend]");
+      // The confirm button has focus, so Enter confirms.
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "confirm-resend");
+      await page.keyboard.press("Enter");
       await waitForText(page.locator("[data-testid=toast]"), /Resend queued for 2 deliveries/);
       assert.equal(await dialog.count(), 0, "the dialog closes");
       assert.match(page.url(), /\/deliveries\?status=failed$/, "back on the same filtered list");
@@ -305,6 +316,17 @@ describe("dashboard", () => {
       await page.waitForURL(/\/deliveries\/dlv_/);
       await waitForText(page.locator("[data-testid=attempt]").first(), /window\.__ferryXss = 1/);
       assert.equal(await page.evaluate(() => /** @type {any} */ (window).__ferryXss), undefined);
+    }),
+  );
+
+  test(
+    "an unknown id shows a not-found page inside the app",
+    step("not-found", async () => {
+      const res = await page.goto(`${base}/events/evt_00000000000000000000000000`);
+      assert.equal(res?.status(), 404);
+      await waitForText(page.locator("main [role=alert]"), /404[\s\S]*Not found/);
+      await waitForText(page.locator("aside"), /Events/);
+      await screenshot(page, "13-not-found");
     }),
   );
 
