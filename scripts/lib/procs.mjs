@@ -64,8 +64,9 @@ export function spawnGroup(name, cmd, args, options = {}) {
   return group;
 }
 
+// POSIX sh (dash): its kill builtin rejects "--", and "-PGID" after the signal already means a group.
 const WATCHDOG = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
-kill -TERM -- "-$2" 2>/dev/null; sleep 3; kill -KILL -- "-$2" 2>/dev/null; exit 0`;
+kill -TERM "-$2" 2>/dev/null; sleep 3; kill -KILL "-$2" 2>/dev/null; exit 0`;
 
 /** Stop every group this process started, in parallel. */
 export async function stopAll(timeoutMs = 5000) {
