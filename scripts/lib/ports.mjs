@@ -2,20 +2,31 @@
 import net from "node:net";
 
 /**
- * Ask the kernel for a free port. Another process could grab it before we bind it; callers pass
+ * Ask the kernel for `n` distinct free ports. All are held open until every one is bound, so the kernel
+ * cannot hand the same port out twice. Another process could still grab one before we use it; callers pass
  * `--strictPort`-style flags so that shows up as a start failure rather than a silent port change.
- * @returns {Promise<number>}
+ * @param {number} [n]
+ * @returns {Promise<number[]>}
  */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = /** @type {net.AddressInfo} */ (srv.address());
-      srv.close(() => resolve(port));
-    });
-  });
+export async function freePorts(n = 1) {
+  const servers = Array.from({ length: n }, () => net.createServer());
+  const ports = await Promise.all(
+    servers.map(
+      (srv) =>
+        new Promise((resolve, reject) => {
+          srv.once("error", reject);
+          srv.listen(0, "127.0.0.1", () => resolve(/** @type {net.AddressInfo} */ (srv.address()).port));
+        }),
+    ),
+  );
+  await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  return ports;
+}
+
+/** @returns {Promise<number>} one free port (see {@link freePorts}) */
+export async function freePort() {
+  const [port] = await freePorts(1);
+  return port;
 }
 
 /**

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createApi } from "./api-client.mjs";
 import { dashboardExists, startDashboard, waitForDashboard } from "./dashboard.mjs";
-import { freePort } from "./ports.mjs";
+import { freePorts } from "./ports.mjs";
 import { startSweeper, sweep } from "./sweeper.mjs";
 import { ROOT, applyMigrations, startWorker, waitForApi, wranglerEnv } from "./wrangler.mjs";
 
@@ -68,7 +68,7 @@ export async function startStack(options = {}) {
     { FORCE_COLOR: "0", NO_COLOR: "1" },
   );
   let keep = options.keep ?? process.env.FERRY_KEEP_STATE === "1";
-  const [apiPort, inspectorPort, dashboardPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [apiPort, inspectorPort, dashboardPort] = await freePorts(3);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const dashboardUrl = options.dashboard ? `http://127.0.0.1:${dashboardPort}` : null;
   /** @type {Record<string, string>} */
