@@ -144,6 +144,17 @@ describe("dashboard", () => {
       ev.live = await sendEvent("charge.success", { reference: "T102", amount: 900, currency: "NGN" });
       await page.locator(`tr[data-event-id="${ev.live}"]`).waitFor({ timeout: 15_000 });
       assert.equal(await rows.first().getAttribute("data-event-id"), ev.live, "the new event arrives on top by polling");
+
+      // Cursor pagination, two at a time; the cursor is part of the URL.
+      const shown = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-event-id")));
+      await open(page, `${base}/events?limit=2`);
+      assert.deepEqual(await shown(), [ev.live, ev.xss]);
+      await page.click("[data-testid=next-page]");
+      await page.waitForURL(/limit=2&cursor=/);
+      await eventually(async () => JSON.stringify(await shown()) === JSON.stringify([ev.e, ev.d]), "the next two, older");
+      await page.click("text=← Newest");
+      await page.waitForURL(`${base}/events?limit=2`);
+      await eventually(async () => JSON.stringify(await shown()) === JSON.stringify([ev.live, ev.xss]), "back to the newest");
     }),
   );
 

@@ -18,9 +18,11 @@ export interface ListFilters {
   since: string;
   until: string;
   cursor: string;
+  /** Page size, 1..250 (the API's bounds); 50 unless the URL says otherwise. */
+  limit: number;
 }
 
-const FIELDS = ["eventType", "status", "endpointId", "eventId", "search", "range", "since", "until", "cursor"] as const;
+const FIELDS = ["eventType", "status", "endpointId", "eventId", "search", "range", "since", "until", "cursor", "limit"] as const;
 
 export function readFilters(params: URLSearchParams): ListFilters {
   const get = (key: string) => (params.get(key) ?? "").trim();
@@ -35,6 +37,7 @@ export function readFilters(params: URLSearchParams): ListFilters {
     since: get("since"),
     until: get("until"),
     cursor: get("cursor"),
+    limit: Math.min(250, Math.max(1, Number.parseInt(get("limit"), 10) || 50)),
   };
 }
 
@@ -53,7 +56,7 @@ export function timeWindow(filters: ListFilters, now = Date.now()): { since?: st
 }
 
 export function isFiltered(filters: ListFilters): boolean {
-  return FIELDS.some((key) => key !== "cursor" && filters[key] !== "");
+  return FIELDS.some((key) => key !== "cursor" && key !== "limit" && filters[key] !== "");
 }
 
 /** Same view, some fields changed; empty values drop out so URLs stay short. */

@@ -20,7 +20,7 @@ export const load: PageServerLoad = async (event) => {
       eventType: filters.eventType,
       ...timeWindow(filters, now),
       cursor: filters.cursor,
-      limit: 50,
+      limit: filters.limit,
     }),
     apiGet<Page<Endpoint>>(event, "/endpoints", { limit: 250 }),
   ]);

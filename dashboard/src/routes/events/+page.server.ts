@@ -15,7 +15,7 @@ export const load: PageServerLoad = async (event) => {
       search: filters.search,
       ...timeWindow(filters, now),
       cursor: filters.cursor,
-      limit: 50,
+      limit: filters.limit,
     }),
     apiGet<Page<Endpoint>>(event, "/endpoints", { limit: 250 }),
   ]);
