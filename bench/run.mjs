@@ -6,6 +6,7 @@ import { startReceiver } from "../test/e2e/support/receiver.mjs";
 import { parseArgs } from "./lib/args.mjs";
 import { renderReport } from "./lib/report.mjs";
 import { RUNTIMES, startFerry } from "./lib/runtimes.mjs";
+import { snapshotSource } from "./lib/snapshot.mjs";
 import { fmtLoad, loadAvg, machine } from "./lib/sysinfo.mjs";
 import { e2e } from "./scenarios/e2e.mjs";
 import { ingest } from "./scenarios/ingest.mjs";
@@ -38,14 +39,23 @@ const results = {
   loadAtStart: loadAvg(),
   runtimes: /** @type {Record<string, any>} */ ({}),
 };
-log(`mode ${results.mode}, scenarios ${opts.only.join(",")}, runtimes ${opts.runtimes.join(",")}, load ${fmtLoad(results.loadAtStart)}`);
+const src = snapshotSource({ worktree: opts.worktree });
+results.source = src.source;
+log(`mode ${results.mode}, scenarios ${opts.only.join(",")}, runtimes ${opts.runtimes.join(",")}, source ${src.source}, load ${fmtLoad(results.loadAtStart)}`);
 
 const receiver = await startReceiver();
 try {
   for (const runtime of /** @type {(keyof typeof RUNTIMES)[]} */ (opts.runtimes)) {
     log(`starting Ferry under ${runtime}: ${RUNTIMES[runtime]}`);
-    const ferry = await startFerry(runtime, VARS);
     const out = (results.runtimes[runtime] = { label: RUNTIMES[runtime], scenarios: /** @type {Record<string, any>} */ ({}) });
+    let ferry;
+    try {
+      ferry = await startFerry(runtime, src.dir, VARS);
+    } catch (err) {
+      log(`Ferry did not start under ${runtime}: ${/** @type {Error} */ (err).message}`);
+      out.error = String(/** @type {Error} */ (err).message).split("\n")[0];
+      continue;
+    }
     try {
       for (const name of opts.only) {
         const started = Date.now();
@@ -58,11 +68,13 @@ try {
         out.scenarios[name].seconds = Math.round((Date.now() - started) / 1000);
       }
     } finally {
+      out.wranglerLogBytes = ferry.logBytes();
       await ferry.stop();
     }
   }
 } finally {
   await receiver.close();
+  src.remove();
 }
 results.finishedAt = new Date().toISOString();
 results.totalSeconds = Math.round((Date.now() - t0) / 1000);

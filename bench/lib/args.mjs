@@ -23,15 +23,17 @@ const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eCount: 500, isoS
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--runtime ${RUNTIME_KEYS.join(",")}]
   --quick     shorter runs (ingest 3×5 s, e2e N=500, isolation 20 s)
   --only      scenarios to run (default: all)
-  --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev (default: both, noinsp first)`;
+  --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev (default: both, noinsp first)
+  --worktree  benchmark the worker files as they are now (default: the committed code at git HEAD)`;
 
 /** @param {string[]} argv */
 export function parseArgs(argv) {
-  const opts = { quick: false, only: [...SCENARIOS], runtimes: [...RUNTIME_KEYS] };
+  const opts = { quick: false, worktree: false, only: [...SCENARIOS], runtimes: [...RUNTIME_KEYS] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--quick") opts.quick = true;
+    else if (flag === "--worktree") opts.worktree = true;
     else if (flag === "--only") opts.only = list(value(), SCENARIOS, flag);
     else if (flag === "--runtime" || flag === "--runtimes") opts.runtimes = list(value(), RUNTIME_KEYS, flag);
     else if (flag === "--help" || flag === "-h") {

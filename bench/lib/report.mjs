@@ -29,7 +29,15 @@ export function renderReport(r) {
       `Total ${Math.round(r.totalSeconds / 60)} min. Worker vars: ${Object.entries(r.vars).map(([k, v]) => `${k}=${k === "ADMIN_TOKEN" ? "…" : v}`).join(", ")}.`,
   );
   out.push("");
-  out.push("Runtimes: " + Object.entries(r.runtimes).map(([k, v]) => `**${k}** = ${v.label}`).join("; ") + ".");
+  out.push(`Ferry source: ${r.source} (a frozen copy, so edits in the checkout cannot restart the worker mid-run).`);
+  out.push("");
+  out.push(
+    "Runtimes: " +
+      Object.entries(r.runtimes)
+        .map(([k, v]) => `**${k}** = ${v.label}${v.error ? ` (did not start: ${v.error})` : ""}${v.wranglerLogBytes !== undefined ? ` (Ferry's wrangler debug log grew to ${(v.wranglerLogBytes / 2 ** 20).toFixed(1)} MiB)` : ""}`)
+        .join("; ") +
+      ".",
+  );
   out.push("");
 
   const rts = Object.entries(r.runtimes);

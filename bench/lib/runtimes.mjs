@@ -1,23 +1,23 @@
-// Starts Ferry or the no-op worker under one of two local runtimes: `wrangler dev`, or unstable_startWorker with the inspector off.
+// Starts Ferry (from a source snapshot) or the no-op worker under `wrangler dev` or under unstable_startWorker with the inspector off.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { createApi } from "../../scripts/lib/api-client.mjs";
 import { freePort } from "../../scripts/lib/ports.mjs";
 import { spawnGroup } from "../../scripts/lib/procs.mjs";
-import { DEFAULT_VARS, startStack } from "../../scripts/lib/stack.mjs";
+import { DEFAULT_VARS } from "../../scripts/lib/stack.mjs";
 import { pollUntil } from "../../scripts/lib/wait.mjs";
-import { ROOT, applyMigrations, waitForApi, wranglerEnv } from "../../scripts/lib/wrangler.mjs";
+import { ROOT, waitForApi, wranglerEnv } from "../../scripts/lib/wrangler.mjs";
 import { findGroup } from "./cpu.mjs";
 
 export const RUNTIMES = /** @type {const} */ ({
-  noinsp: "unstable_startWorker, DevTools inspector off (wrangler 4.86.0, same bundle and miniflare)",
-  dev: "`wrangler dev` 4.86.0 (inspector on, as scripts/lib/stack.mjs starts it)",
+  noinsp: "unstable_startWorker with the DevTools inspector off (wrangler 4.86.0: same bundle, miniflare and workerd)",
+  dev: "`wrangler dev` 4.86.0 with the flags scripts/lib/wrangler.mjs uses (inspector on)",
 });
 
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const START_WORKER = path.join(import.meta.dirname, "start-worker.mjs");
-const NOOP_CONFIG = path.join(ROOT, "bench/noop/wrangler.toml");
+const NOOP_DIR = path.join(ROOT, "bench/noop");
 
 /**
  * @typedef {object} Ferry
@@ -25,7 +25,8 @@ const NOOP_CONFIG = path.join(ROOT, "bench/noop/wrangler.toml");
  * @property {string} adminToken
  * @property {import("../../scripts/lib/api-client.mjs").Api} api
  * @property {string} runDir
- * @property {number|null} pgid  the process group of wrangler + workerd, for CPU accounting
+ * @property {number|null} pgid  the process group of wrangler's node + workerd, for CPU accounting
+ * @property {() => number} logBytes  size of wrangler's debug log so far (the inspector relays into it)
  * @property {() => Promise<void>} stop
  *
  * @typedef {object} Noop
@@ -35,31 +36,40 @@ const NOOP_CONFIG = path.join(ROOT, "bench/noop/wrangler.toml");
  */
 
 /**
- * Ferry's API + consumer + DO worker on a free port with fresh D1/DO state.
+ * Ferry's API + consumer + DO worker built from `srcDir` (a snapshot with wrangler.toml), on a free port with
+ * fresh D1/DO state. Like scripts/lib/stack.mjs, but wrangler runs with the snapshot as its working directory.
  * @param {keyof typeof RUNTIMES} runtime
+ * @param {string} srcDir
  * @param {Record<string, string|number|boolean>} vars  merged over stack.mjs's DEFAULT_VARS
  * @returns {Promise<Ferry>}
  */
-export async function startFerry(runtime, vars) {
-  if (runtime === "dev") {
-    const stack = await startStack({ vars });
-    return { apiUrl: stack.apiUrl, adminToken: stack.adminToken, api: stack.api, runDir: stack.runDir, pgid: findGroup(stack.runDir), stop: stack.stop };
-  }
+export async function startFerry(runtime, srcDir, vars) {
   const allVars = Object.fromEntries(Object.entries({ ...DEFAULT_VARS, ...vars }).map(([k, v]) => [k, String(v)]));
   const run = runDirectory("ferry");
-  const out = fs.openSync(run.outputPath, "a");
-  const stdio = /** @type {import("node:child_process").StdioOptions} */ (["ignore", out, out]);
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
+  const out = fs.openSync(run.outputPath, "a");
+  const stdio = /** @type {import("node:child_process").StdioOptions} */ (["ignore", out, out]);
   /** @type {import("../../scripts/lib/procs.mjs").Group | undefined} */
   let group;
-  const stop = async () => {
-    await group?.stop();
-    fs.rmSync(run.dir, { recursive: true, force: true });
-  };
   try {
-    await applyMigrations({ persistTo: run.persistTo, env: run.env, stdio });
-    group = startWorkerChild("ferry (inspector off)", { config: path.join(ROOT, "wrangler.toml"), port, persist: run.persistTo, vars: allVars, envFile: run.envFile }, run.env, stdio);
+    const migrate = spawnGroup("d1 migrations", process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", run.persistTo], {
+      cwd: srcDir,
+      env: { ...run.env, CI: "true" },
+      stdio,
+    });
+    const code = await migrate.exited;
+    await migrate.stop(2000);
+    if (code !== 0) throw new Error(`wrangler d1 migrations apply exited with ${code}`);
+    if (runtime === "dev") {
+      const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", run.persistTo];
+      args.push("--show-interactive-dev-session=false", "--test-scheduled", "--inspector-port", String(await freePort()), "--env-file", run.envFile);
+      for (const [key, value] of Object.entries(allVars)) args.push("--var", `${key}:${value}`);
+      group = spawnGroup("ferry (wrangler dev)", process.execPath, args, { cwd: srcDir, env: run.env, stdio });
+    } else {
+      const opts = { config: path.join(srcDir, "wrangler.toml"), port, persist: run.persistTo, vars: allVars, envFile: run.envFile };
+      group = spawnGroup("ferry (inspector off)", process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: srcDir, env: run.env, stdio });
+    }
     await waitForApi(apiUrl, { group, describe: () => tail(run.outputPath) });
   } catch (err) {
     await group?.stop();
@@ -67,34 +77,43 @@ export async function startFerry(runtime, vars) {
   } finally {
     fs.closeSync(out);
   }
-  return { apiUrl, adminToken: allVars.ADMIN_TOKEN, api: createApi(apiUrl), runDir: run.dir, pgid: findGroup(run.dir), stop };
+  const g = group;
+  return {
+    apiUrl,
+    adminToken: allVars.ADMIN_TOKEN,
+    api: createApi(apiUrl),
+    runDir: run.dir,
+    pgid: findGroup(run.dir),
+    logBytes: () => dirBytes(path.join(run.dir, "logs")),
+    stop: async () => {
+      await g.stop();
+      fs.rmSync(run.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
- * The no-op ceiling (bench/noop) under the same runtime.
+ * The no-op ceiling (bench/noop) under the same runtime and flags.
  * @param {keyof typeof RUNTIMES} runtime
  * @returns {Promise<Noop>}
  */
 export async function startNoop(runtime) {
   const run = runDirectory("noop");
-  const out = fs.openSync(run.outputPath, "a");
-  const stdio = /** @type {import("node:child_process").StdioOptions} */ (["ignore", out, out]);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/api/v1/events`;
+  const out = fs.openSync(run.outputPath, "a");
+  const stdio = /** @type {import("node:child_process").StdioOptions} */ (["ignore", out, out]);
   /** @type {import("../../scripts/lib/procs.mjs").Group} */
   let group;
   if (runtime === "dev") {
-    const args = [WRANGLER, "dev", "--config", NOOP_CONFIG, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort())];
-    args.push("--show-interactive-dev-session=false", "--persist-to", run.persistTo, "--env-file", run.envFile);
-    group = spawnGroup("noop (wrangler dev)", process.execPath, args, { cwd: ROOT, env: run.env, stdio });
+    const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", run.persistTo];
+    args.push("--show-interactive-dev-session=false", "--test-scheduled", "--inspector-port", String(await freePort()), "--env-file", run.envFile);
+    group = spawnGroup("noop (wrangler dev)", process.execPath, args, { cwd: NOOP_DIR, env: run.env, stdio });
   } else {
-    group = startWorkerChild("noop (inspector off)", { config: NOOP_CONFIG, port, persist: false, vars: {}, envFile: run.envFile }, run.env, stdio);
+    const opts = { config: path.join(NOOP_DIR, "wrangler.toml"), port, persist: run.persistTo, vars: {}, envFile: run.envFile };
+    group = spawnGroup("noop (inspector off)", process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: NOOP_DIR, env: run.env, stdio });
   }
   fs.closeSync(out);
-  const stop = async () => {
-    await group.stop();
-    fs.rmSync(run.dir, { recursive: true, force: true });
-  };
   try {
     await pollUntil(
       url,
@@ -109,10 +128,17 @@ export async function startNoop(runtime) {
     await group.stop();
     throw err;
   }
-  return { url, pgid: findGroup(run.dir), stop };
+  return {
+    url,
+    pgid: findGroup(run.dir),
+    stop: async () => {
+      await group.stop();
+      fs.rmSync(run.dir, { recursive: true, force: true });
+    },
+  };
 }
 
-/** A throwaway directory under .wrangler/bench with wrangler's env (private registry, logs kept out of the repo). */
+/** A throwaway directory under .wrangler/bench with wrangler's env (private dev registry, debug logs kept there). */
 function runDirectory(kind) {
   const dir = path.join(ROOT, ".wrangler/bench", `${kind}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString("hex")}`);
   const persistTo = path.join(dir, "persist");
@@ -123,9 +149,10 @@ function runDirectory(kind) {
   return { dir, persistTo, envFile, env, outputPath: path.join(dir, "output.log") };
 }
 
-/** @param {string} name @param {object} opts  see start-worker.mjs @param {NodeJS.ProcessEnv} env @param {import("node:child_process").StdioOptions} stdio */
-function startWorkerChild(name, opts, env, stdio) {
-  return spawnGroup(name, process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: ROOT, env, stdio });
+/** @param {string} dir */
+function dirBytes(dir) {
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
 
 /** @param {string} file */
