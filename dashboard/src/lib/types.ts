@@ -132,6 +132,9 @@ export interface Alert {
   status: string;
   recipients: string[];
   subject: string;
+  /** The e-mail's plain-text body. */
+  text?: string;
+  attempts?: number;
   createdAt: string;
   sentAt: string | null;
   lastError: string | null;
