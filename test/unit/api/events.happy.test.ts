@@ -1,15 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, client, createEndpoint, createProject, eventually, fakeReceivers, rowCounts, sendEvent, sleep } from "../helpers";
 
+// One fake network for the whole file; every test uses its own receiver hosts, so most suites run concurrently.
 let receivers: ReturnType<typeof fakeReceivers>;
-beforeEach(() => {
+beforeAll(() => {
   receivers = fakeReceivers();
   // Anything not programmed by a test answers 200, so background deliveries never reach the network.
   receivers.on("https://", () => new Response("ok"));
 });
-afterEach(() => receivers.restore());
+afterAll(() => receivers.restore());
 
-describe("POST /events", { timeout: 15_000 }, () => {
+describe.concurrent("POST /events", { timeout: 15_000 }, () => {
   it("fans out to every subscribed endpoint and the consumer delivers each one", async () => {
     receivers.on("https://a.example.com/", () => new Response("ok a"));
     receivers.on("https://b.example.com/", () => new Response("ok b"));
@@ -75,6 +76,7 @@ describe("POST /events", { timeout: 15_000 }, () => {
   });
 });
 
+// Sequential: these compare whole-database row counts.
 describe("idempotency", { timeout: 15_000 }, () => {
   it("the same idempotencyKey in the body returns the original event with 200 and creates no deliveries", async () => {
     const project = await createProject();
@@ -157,7 +159,7 @@ describe("idempotency", { timeout: 15_000 }, () => {
   });
 });
 
-describe("fan-out by event type", { timeout: 15_000 }, () => {
+describe.concurrent("fan-out by event type", { timeout: 15_000 }, () => {
   async function setup(host: string) {
     const project = await createProject("fan-out");
     const call = client(project.apiKey);
@@ -208,7 +210,7 @@ describe("fan-out by event type", { timeout: 15_000 }, () => {
   });
 });
 
-describe("GET /events: pagination and filters", { timeout: 15_000 }, () => {
+describe.concurrent("GET /events: pagination and filters", { timeout: 15_000 }, () => {
   /** Creates events one by one, a few ms apart, so their times are distinct. */
   async function createEvents(apiKey: string, bodies: Record<string, unknown>[]) {
     const created = [];

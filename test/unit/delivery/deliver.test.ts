@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, createEndpoint, createProject, eventually, fakeReceivers, sendEvent } from "../helpers";
 
+// One fake network for the whole file: every test uses its own receiver host, so the tests run concurrently.
 let receivers: ReturnType<typeof fakeReceivers>;
-beforeEach(() => {
+beforeAll(() => {
   receivers = fakeReceivers();
 });
-afterEach(() => receivers.restore());
+afterAll(() => receivers.restore());
 
 /** A project with one endpoint at `url`, optionally with its own retry schedule. */
 async function setup(url: string, options: { retrySchedule?: number[]; endpoint?: Record<string, unknown> } = {}) {
@@ -26,7 +27,7 @@ async function setup(url: string, options: { retrySchedule?: number[]; endpoint?
 /** The wait the consumer chose after an attempt: from the end of that attempt to the next one. */
 const waitAfter = (delivery: any) => Date.parse(delivery.nextAttemptAt) - Date.parse(delivery.attempts.at(-1).startedAt) - delivery.attempts.at(-1).durationMs;
 
-describe("a failing receiver", { timeout: 20_000 }, () => {
+describe.concurrent("a failing receiver", { timeout: 25_000 }, () => {
   it("makes the delivery `retrying`, due 5 s ±20 % later under the default schedule, with the attempt recorded", async () => {
     receivers.on("https://fail-once.example.com/", (_, n) => (n === 1 ? new Response("boom", { status: 500, headers: { "x-trace": "t1" } }) : new Response("ok")));
     const { send, until } = await setup("https://fail-once.example.com/hook", { endpoint: { headers: { "X-Custom": "c", Authorization: "Bearer receiver-token" } } });
@@ -133,7 +134,7 @@ describe("a failing receiver", { timeout: 20_000 }, () => {
   });
 });
 
-describe("Retry-After", { timeout: 20_000 }, () => {
+describe.concurrent("Retry-After", { timeout: 25_000 }, () => {
   it.each([
     ["429", 429, "30", 30_000],
     ["503", 503, "45", 45_000],
