@@ -285,7 +285,7 @@ describe("dashboard", () => {
   );
 
   test(
-    "create an endpoint, reveal and rotate its secret, and send it a test event",
+    "create and edit an endpoint, reveal and rotate its secret, and send it a test event",
     step("endpoint-create", async () => {
       await open(page, `${base}/endpoints/new`);
       await page.fill("input[name=url]", rx.url("/ok?new=1"));
@@ -295,6 +295,14 @@ describe("dashboard", () => {
       await page.waitForURL(/\/endpoints\/ep_/);
       await waitForText(page.locator("header h1"), /Fraud checks/);
       const id = page.url().split("/").pop();
+
+      await page.fill("input[name=description]", "Fraud checks (EU)");
+      await page.fill("textarea[name=headers]", "X-Team: risk");
+      await page.click("button:has-text('Save changes')");
+      await waitForText(page.locator("[data-testid=toast]"), /Endpoint saved/);
+      await waitForText(page.locator("header h1"), /Fraud checks \(EU\)/);
+      const saved = (await api("GET", `/endpoints/${id}`)).body;
+      assert.deepEqual([saved.description, saved.headers, saved.eventTypes], ["Fraud checks (EU)", { "X-Team": "risk" }, ["charge.success", "charge.dispute"]]);
 
       await page.click("button:has-text('Reveal')");
       const first = await waitForText(page.locator("[data-testid=secret]"), /^whsec_/);
