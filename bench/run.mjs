@@ -39,6 +39,8 @@ const results = {
   loadAtStart: loadAvg(),
   runtimes: /** @type {Record<string, any>} */ ({}),
 };
+const RESULTS_DIR = path.join(import.meta.dirname, "results");
+const stamp = results.startedAt.replace(/[:.]/g, "-");
 const src = snapshotSource({ worktree: opts.worktree });
 results.source = src.source;
 log(`mode ${results.mode}, scenarios ${opts.only.join(",")}, runtimes ${opts.runtimes.join(",")}, source ${src.source}, load ${fmtLoad(results.loadAtStart)}`);
@@ -69,6 +71,9 @@ try {
       }
     } finally {
       out.wranglerLogBytes = ferry.logBytes();
+      // Keep what the worker printed (request log, QUEUE batch sizes and times, errors) next to the results.
+      fs.mkdirSync(RESULTS_DIR, { recursive: true });
+      fs.copyFileSync(ferry.outputPath, path.join(RESULTS_DIR, `${stamp}-${runtime}-worker.log`));
       await ferry.stop();
     }
   }
@@ -80,11 +85,9 @@ results.finishedAt = new Date().toISOString();
 results.totalSeconds = Math.round((Date.now() - t0) / 1000);
 
 const markdown = renderReport(results);
-const dir = path.join(import.meta.dirname, "results");
-fs.mkdirSync(dir, { recursive: true });
-const stamp = results.startedAt.replace(/[:.]/g, "-");
-fs.writeFileSync(path.join(dir, `${stamp}.md`), markdown);
-fs.writeFileSync(path.join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+fs.mkdirSync(RESULTS_DIR, { recursive: true });
+fs.writeFileSync(path.join(RESULTS_DIR, `${stamp}.md`), markdown);
+fs.writeFileSync(path.join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
 console.log(markdown);
-log(`done in ${results.totalSeconds} s; saved bench/results/${stamp}.{md,json}`);
+log(`done in ${results.totalSeconds} s; saved bench/results/${stamp}.{md,json} and the worker logs bench/results/${stamp}-<runtime>-worker.log`);
 process.exit(0);

@@ -47,3 +47,23 @@ export async function waitDrained(p, { timeoutMs, intervalMs = 1000 }) {
     await sleep(intervalMs);
   }
 }
+
+/**
+ * What is still pending and why, for a report on deliveries that never arrived: counts per status (first page of 100)
+ * and a few examples, so a lost queue message (stuck `queued`) can be told from a lost send (stuck `sending`).
+ * @param {{call: Function}} p
+ */
+export async function pendingBreakdown(p) {
+  /** @type {Record<string, {count: number, examples: unknown[]}>} */
+  const out = {};
+  for (const status of ["queued", "sending", "retrying"]) {
+    const page = await p.call("GET", `/deliveries?status=${status}&limit=100`).catch(() => null);
+    const rows = page?.data ?? [];
+    if (rows.length === 0) continue;
+    out[status] = {
+      count: rows.length,
+      examples: rows.slice(0, 3).map((d) => ({ id: d.id, attempts: d.attemptCount, lastAttemptAt: d.lastAttemptAt, lastError: d.lastError, updatedAt: d.updatedAt })),
+    };
+  }
+  return out;
+}

@@ -27,6 +27,7 @@ const NOOP_DIR = path.join(ROOT, "bench/noop");
  * @property {string} runDir
  * @property {number|null} pgid  the process group of wrangler's node + workerd, for CPU accounting
  * @property {() => number} logBytes  size of wrangler's debug log so far (the inspector relays into it)
+ * @property {string} outputPath  what wrangler printed (request log, QUEUE batch lines, console.error from the worker)
  * @property {() => Promise<void>} stop
  *
  * @typedef {object} Noop
@@ -85,6 +86,7 @@ export async function startFerry(runtime, srcDir, vars) {
     runDir: run.dir,
     pgid: findGroup(run.dir),
     logBytes: () => dirBytes(path.join(run.dir, "logs")),
+    outputPath: run.outputPath,
     stop: async () => {
       await g.stop();
       fs.rmSync(run.dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // Scenario 2: N events at a fixed rate to one healthy endpoint; the receiver measures send-to-arrival latency and throughput.
 import { arrivals, deliveryStats, waitArrivals } from "../lib/arrivals.mjs";
 import { cpuMeter } from "../lib/cpu.mjs";
-import { createEndpoint, createProject, waitDrained } from "../lib/ferry-setup.mjs";
+import { createEndpoint, createProject, pendingBreakdown, waitDrained } from "../lib/ferry-setup.mjs";
 import { sendAtRate } from "../lib/sender.mjs";
 import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
 
@@ -46,9 +46,9 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
       fromAccepted: st.fromAccepted,
       cpu: used,
       cpuMsPerEvent: st.delivered ? used.totalMs / st.delivered : null,
-      allDeliveredAfterFirstSendMs: st.lastArrival - sent.firstSendAt,
-      afterLastSendMs: st.lastArrival - sent.lastSendAt,
-      throughput: st.delivered / ((st.lastArrival - sent.firstSendAt) / 1000),
+      allDeliveredAfterFirstSendMs: st.delivered ? st.lastArrival - sent.firstSendAt : null,
+      afterLastSendMs: st.delivered ? st.lastArrival - sent.lastSendAt : null,
+      throughput: st.delivered ? st.delivered / ((st.lastArrival - sent.firstSendAt) / 1000) : 0,
       waitOutcome: outcome,
     };
     log(
@@ -56,8 +56,12 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
         `${result.throughput.toFixed(1)} ev/s, statuses ${JSON.stringify(sent.statuses)}, ingest p50 ${sent.ingestP50?.toFixed(0)} ms, ` +
         `CPU ${JSON.stringify(used.byName)} = ${result.cpuMsPerEvent?.toFixed(1)} ms/event`,
     );
+    if (result.missing > 0) {
+      result.pending = await pendingBreakdown(p);
+      log(`  still pending: ${JSON.stringify(result.pending)}`);
+    }
     results.push(result);
-    await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });
+    await waitDrained(p, { timeoutMs: result.missing > 0 ? 5000 : cfg.drainTimeoutMs });
     receiver.reset();
   }
   return { runs: results };

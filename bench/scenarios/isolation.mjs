@@ -48,7 +48,7 @@ export async function isolation({ runtime, ferry, receiver, cfg, log }) {
       statuses: sent.statuses,
       failures: sent.failures,
       accepted: sent.accepted.size,
-      healthy: { delivered: healthy.delivered, duplicates: healthy.duplicates, latency: healthy.latency, fromAccepted: healthy.fromAccepted, lastAfterLastSendMs: healthy.lastArrival - sent.lastSendAt },
+      healthy: { delivered: healthy.delivered, duplicates: healthy.duplicates, latency: healthy.latency, fromAccepted: healthy.fromAccepted, lastAfterLastSendMs: healthy.delivered ? healthy.lastArrival - sent.lastSendAt : null },
       neighbour: {
         hits: neighbourReqs.length,
         firstAttemptLatency: v.slow ? null : deliveryStats(neighbourRows).latency,
