@@ -2,7 +2,7 @@
  * @module Delivery queries for the API, scoped by project: lists, one delivery with its attempts, resend.
  * A resend only makes the delivery due now with a fresh retry schedule; the consumer does the sending.
  */
-import { and, asc, desc, eq, inArray, lt, ne, or, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, lt, ne, or, type SQL } from "drizzle-orm";
 import type { Database } from "./client";
 import { idRange } from "./events";
 import { attempts, deliveries, endpoints, events, type DeliveryStatus } from "./schema";
@@ -58,14 +58,27 @@ export async function findDeliveryWithAttempts(db: Database, projectId: string, 
 /** Nobody may be mid-send on a delivery being reset; a live lease means the consumer still owns it. */
 const notBeingSent = (now: Date) => or(ne(deliveries.status, "sending"), lt(deliveries.leaseUntil, now));
 
-/** Makes matching deliveries due now with a fresh schedule; returns the ids to enqueue. */
-export async function resetForResend(db: Database, projectId: string, where: { ids: string[] } | { filter: DeliveryFilter }) {
-  const now = new Date();
+type ResendScope = { ids: string[] } | { filter: DeliveryFilter };
+
+/** What a resend may touch: not paused (its endpoint is disabled) and not in the middle of a send. */
+function resendable(projectId: string, where: ResendScope, now: Date) {
   const scope = "ids" in where ? and(eq(deliveries.projectId, projectId), inArray(deliveries.id, where.ids)) : matching(projectId, where.filter);
+  return and(scope, notBeingSent(now), ne(deliveries.status, "paused"));
+}
+
+/** Makes matching deliveries due now with a fresh schedule; returns the ids to enqueue. */
+export async function resetForResend(db: Database, projectId: string, where: ResendScope) {
+  const now = new Date();
   const rows = await db
     .update(deliveries)
     .set({ status: "queued", scheduleStep: 0, nextAttemptAt: now, leaseUntil: null, enqueuedAt: now, updatedAt: now })
-    .where(and(scope, notBeingSent(now), ne(deliveries.status, "paused")))
+    .where(resendable(projectId, where, now))
     .returning({ id: deliveries.id });
   return rows.map((row) => row.id);
+}
+
+/** How many deliveries a resend would queue right now. */
+export async function countResendable(db: Database, projectId: string, where: ResendScope): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(deliveries).where(resendable(projectId, where, new Date()));
+  return row?.n ?? 0;
 }

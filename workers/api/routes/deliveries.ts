@@ -3,7 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { database } from "../../db/client";
-import { findDeliveryWithAttempts, listDeliveries, resetForResend, type DeliveryFilter } from "../../db/deliveries";
+import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, type DeliveryFilter } from "../../db/deliveries";
 import { DELIVERY_STATUSES, type Attempt, type Delivery } from "../../db/schema";
 import { enqueueDeliveries } from "../../queue/delivery-queue";
 import { projectIdOf } from "../auth";
@@ -155,13 +155,25 @@ deliveryRoutes.openapi(
     method: "post",
     path: "/deliveries/resend",
     operationId: "v1.delivery.bulk-resend",
-    summary: "Resend every delivery matching the filter (e.g. all failed to one endpoint since yesterday)",
+    summary: "Resend every delivery matching the filter (e.g. all failed to one endpoint since yesterday); `dryRun` only counts them",
     security,
-    request: { body: jsonBody(z.strictObject(DeliveryFilterQuery.shape)) },
-    responses: { 202: jsonResponse(z.object({ count: z.number().int() }), "Queued"), ...errorResponses },
+    request: {
+      body: jsonBody(
+        z.strictObject({ ...DeliveryFilterQuery.shape, dryRun: z.boolean().optional().openapi({ description: "Count what would be resent; change nothing" }) }),
+      ),
+    },
+    responses: {
+      200: jsonResponse(z.object({ count: z.number().int() }), "Dry run: how many would be resent"),
+      202: jsonResponse(z.object({ count: z.number().int() }), "Queued"),
+      ...errorResponses,
+    },
   }),
   async (c) => {
-    const ids = await resetForResend(database(c.env), projectIdOf(c.get("principal")), { filter: toFilter(c.req.valid("json")) });
+    const { dryRun, ...query } = c.req.valid("json");
+    const projectId = projectIdOf(c.get("principal"));
+    const scope = { filter: toFilter(query) };
+    if (dryRun) return c.json({ count: await countResendable(database(c.env), projectId, scope) }, 200);
+    const ids = await resetForResend(database(c.env), projectId, scope);
     await enqueueDeliveries(c.env, ids);
     return c.json({ count: ids.length }, 202);
   },

@@ -5,9 +5,6 @@ import { setFlash } from "$lib/server/flash";
 import type { Delivery, Endpoint, Page } from "$lib/types";
 import type { Actions, PageServerLoad } from "./$types";
 
-/** Counting walks the list 250 at a time; past this many the confirmation says "more than". */
-const COUNT_CAP = 5000;
-
 export const load: PageServerLoad = async (event) => {
   event.depends("ferry:poll");
   const now = Date.now();
@@ -50,16 +47,11 @@ function bulkFilter(form: FormData) {
 export const actions: Actions = {
   prepareResend: async (event) => {
     const { filters, body } = bulkFilter(await event.request.formData());
-    let count = 0;
-    let cursor: string | null = null;
-    do {
-      const page: Page<Delivery> = await apiGet<Page<Delivery>>(event, "/deliveries", { ...body, cursor, limit: 250 });
-      count += page.data.length;
-      cursor = page.nextCursor;
-    } while (cursor && count < COUNT_CAP);
+    const counted = await apiSend<{ count: number }>(event, "POST", "/deliveries/resend", { body: { ...body, dryRun: true } });
+    if (!counted.ok) return failWith(counted);
+    const { count } = counted.data;
     if (count === 0) return fail(400, { message: "No deliveries match these filters, so there is nothing to resend." });
-    const range = describeRange(filters);
-    return { confirm: { count, capped: Boolean(cursor), body, range } };
+    return { confirm: { count, body, range: describeRange(filters) } };
   },
   bulkResend: async (event) => {
     const form = await event.request.formData();
