@@ -23,12 +23,14 @@ const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eCount: 500, isoS
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--runtime ${RUNTIME_KEYS.join(",")}]
   --quick     shorter runs (ingest 3×5 s, e2e N=500, isolation 20 s)
   --only      scenarios to run (default: all)
-  --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev (default: both, noinsp first)
+  --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev
+              (default: noinsp for a full run, about 10 min; noinsp,dev with --quick; a full run of both is about 20 min)
   --worktree  benchmark the worker files as they are now (default: the committed code at git HEAD)`;
 
 /** @param {string[]} argv */
 export function parseArgs(argv) {
-  const opts = { quick: false, worktree: false, only: [...SCENARIOS], runtimes: [...RUNTIME_KEYS] };
+  /** @type {{quick: boolean, worktree: boolean, only: string[], runtimes: string[] | null}} */
+  const opts = { quick: false, worktree: false, only: [...SCENARIOS], runtimes: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
@@ -41,7 +43,10 @@ export function parseArgs(argv) {
       process.exit(0);
     } else fail(`unknown option ${argv[i]}`);
   }
-  return { ...opts, cfg: opts.quick ? QUICK : FULL };
+  // The full run under both runtimes takes about 20 minutes on a 2-core box; to stay near 10 it defaults to
+  // the inspector-off runtime (what TOOLCHAIN.md section 6 says benchmarks should use). --quick covers both.
+  const runtimes = opts.runtimes ?? (opts.quick ? [...RUNTIME_KEYS] : ["noinsp"]);
+  return { ...opts, runtimes, cfg: opts.quick ? QUICK : FULL };
 }
 
 /** @param {string} v @param {string[]} allowed @param {string} flag */

@@ -69,7 +69,7 @@ export function renderReport(r) {
       if (!ing || ing.error) continue;
       const sm = ing.summary;
       out.push(
-        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} | ${PEER.ingestRatio[rt] ?? "–"} |`,
+        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} (no-op / Ferry ingest = ${n(sm.cpuMsPerRequest?.noop / sm.cpuMsPerRequest?.ferryIngestOnly, 2)}) | ${PEER.ingestRatio[rt] ?? "–"} |`,
       );
     }
     out.push("");
