@@ -21,6 +21,8 @@ import { EventAccepted, acceptedOut } from "./events";
 
 /** Set by Ferry on every request; an endpoint may not override them. */
 const RESERVED_HEADERS = /^(host|content-length|content-type|user-agent|transfer-encoding|connection|webhook-.*)$/i;
+/** fetch() refuses control characters (other than tab) in a value, so such a header could never be sent. */
+const HeaderValue = z.string().max(4096).regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, "must not contain control characters such as CR or LF");
 const EventTypeFilter = z.string().regex(/^[a-zA-Z0-9_\-.]+(\.\*)?$/, "letters, digits, _ - . with an optional trailing .*").max(200);
 
 const endpointFields = {
@@ -28,7 +30,7 @@ const endpointFields = {
   description: z.string().max(500),
   eventTypes: z.array(EventTypeFilter).max(200),
   headers: z
-    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, "not a valid header name").refine((name) => !RESERVED_HEADERS.test(name), "is set by Ferry"), z.string().max(4096))
+    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, "not a valid header name").refine((name) => !RESERVED_HEADERS.test(name), "is set by Ferry"), HeaderValue)
     .refine((headers) => Object.keys(headers).length <= 20, "at most 20 headers"),
   timeoutMs: z.number().int().min(1000).max(30_000),
   rateLimitPerSecond: z.number().int().min(1).max(10_000).nullable(),
