@@ -53,6 +53,8 @@ describe("POST /endpoints refuses bad endpoints and writes nothing", () => {
     ["a header Ferry sets", { url: "https://a.example.com/", headers: { "webhook-signature": "forged" } }, "headers.webhook-signature"],
     ["content-type as a custom header", { url: "https://a.example.com/", headers: { "Content-Type": "text/plain" } }, "headers.Content-Type"],
     ["an unknown field", { url: "https://a.example.com/", secrett: "typo" }, "secrett"],
+    ["a header value with CR LF (it could never be sent)", { url: "https://a.example.com/", headers: { "X-A": "a\r\nInjected: yes" } }, "headers.X-A"],
+    ["a header value with NUL", { url: "https://a.example.com/", headers: { "X-A": "a\u0000b" } }, "headers.X-A"],
   ])("%s is a 422", async (_, body, path) => {
     const problem = await rejected(() => call("POST", "/endpoints", body), 422);
     expect(problem.errors?.map((e) => e.path)).toContain(path);
