@@ -4,7 +4,12 @@
  */
 import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
 import type { Database } from "./client";
-import { deliveries, endpoints, type Endpoint } from "./schema";
+import { deliveries, endpoints, type Endpoint, type EndpointSecret } from "./schema";
+
+/** Secrets that still sign: the current one, and rotated ones inside their grace period. */
+export function activeSecrets(secrets: readonly EndpointSecret[], now: number): EndpointSecret[] {
+  return secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > now);
+}
 
 const live = (projectId: string) => and(eq(endpoints.projectId, projectId), isNull(endpoints.deletedAt));
 

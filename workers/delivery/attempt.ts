@@ -3,7 +3,8 @@
  * The body is the event's stored bytes; only the timestamp and signature change between attempts.
  */
 import { newId } from "../db/ids";
-import type { Attempt, EndpointSecret } from "../db/schema";
+import { activeSecrets } from "../db/endpoints";
+import type { Attempt } from "../db/schema";
 import { postWebhook } from "../outbound/post-webhook";
 import { checkEndpointUrl } from "../outbound/url-guard";
 import { sign } from "../signing/standard-webhooks";
@@ -24,10 +25,6 @@ export type AttemptOutcome = {
 /** Header values that authenticate to the receiver are kept out of the attempt log. */
 const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token)$/i;
 
-export function activeSecrets(secrets: readonly EndpointSecret[], now: number): string[] {
-  return secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > now).map((secret) => secret.value);
-}
-
 export async function attemptDelivery(
   { delivery, endpoint, body }: ClaimedDelivery,
   options: { allowPrivateNetwork: boolean; now: number },
@@ -39,7 +36,7 @@ export async function attemptDelivery(
     "user-agent": USER_AGENT,
     "webhook-id": delivery.eventId,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": await sign(activeSecrets(endpoint.secrets, options.now), delivery.eventId, timestamp, body),
+    "webhook-signature": await sign(activeSecrets(endpoint.secrets, options.now).map((secret) => secret.value), delivery.eventId, timestamp, body),
   };
   const recordedHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADERS.test(name) ? "[redacted]" : value]));
 

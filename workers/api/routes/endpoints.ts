@@ -5,9 +5,9 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { emitMetaEvent } from "../../alerts/meta-events";
 import { config } from "../../config";
 import { database } from "../../db/client";
-import { deleteEndpoint, disableEndpoint, enableEndpoint, findEndpoint, listEndpoints, updateEndpoint } from "../../db/endpoints";
+import { activeSecrets, deleteEndpoint, disableEndpoint, enableEndpoint, findEndpoint, listEndpoints, updateEndpoint } from "../../db/endpoints";
 import { newId } from "../../db/ids";
-import { endpoints, type Endpoint, type EndpointSecret } from "../../db/schema";
+import { endpoints, type Endpoint } from "../../db/schema";
 import { endpointHealth, resetEndpointHealth, type EndpointHealthSnapshot } from "../../endpoint-health/client";
 import { ingestEvents } from "../../ingest/ingest";
 import { checkEndpointUrl } from "../../outbound/url-guard";
@@ -198,7 +198,7 @@ endpointRoutes.openapi(
   }),
   async (c) => {
     const patch = c.req.valid("json");
-    const changes = { ...patch, ...(patch.url ? { url: checkedUrl(c.env, patch.url) } : {}) };
+    const changes = { ...patch, ...(patch.url !== undefined ? { url: checkedUrl(c.env, patch.url) } : {}) };
     const updated = await updateEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id, changes);
     if (!updated) throw notFound("endpoint");
     return c.json(endpointOut(updated), 200);
@@ -221,8 +221,6 @@ endpointRoutes.openapi(
     return c.body(null, 204);
   },
 );
-
-const activeSecrets = (secrets: EndpointSecret[], now: number) => secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
 
 endpointRoutes.openapi(
   createRoute({
