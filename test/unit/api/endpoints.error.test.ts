@@ -66,8 +66,8 @@ describe("POST /endpoints refuses bad endpoints and writes nothing", () => {
 });
 
 describe("changing endpoints", () => {
-  it("PATCH with an SSRF url is a 422 and keeps the old url", async () => {
-    const problem = expectProblem(await call("PATCH", `/endpoints/${existing.id}`, { url: "https://[::1]/" }), 422);
+  it.each(["https://[::1]/", "http://example.com/", "", "not a url"])("PATCH with url %j is a 422 and keeps the old url", async (url) => {
+    const problem = expectProblem(await call("PATCH", `/endpoints/${existing.id}`, { url }), 422);
     expect(problem.errors?.[0].path).toBe("url");
     expect((await call("GET", `/endpoints/${existing.id}`)).body.url).toBe("https://kept.example.com/hook");
   });
