@@ -72,6 +72,12 @@ describe("POST /events rejects bad input with problem+json and writes nothing", 
     expect(problem.errors?.[0].path).toBe("payload");
   });
 
+  it("the limit counts bytes, not characters", async () => {
+    // 140 000 × "é" is 280 000 bytes of UTF-8.
+    const problem = await rejectedWithNothingWritten(() => call("POST", "/events", { eventType: "a.b", payload: "é".repeat(140_000) }), 413);
+    expect(problem.errors?.[0].path).toBe("payload");
+  });
+
   it("a payload exactly at the limit is accepted", async () => {
     // {"blob":"…"} has 11 bytes around the string.
     const response = await call("POST", "/events", { eventType: "a.b", payload: { blob: "x".repeat(LIMIT - 11) } });
