@@ -1,14 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, createEndpoint, createProject, eventually, fakeReceivers, sendEvent, sleep } from "../helpers";
 
+// One fake network for the whole file; every test uses its own receiver hosts, so the tests run concurrently.
 let receivers: ReturnType<typeof fakeReceivers>;
-beforeEach(() => {
+beforeAll(() => {
   receivers = fakeReceivers();
   receivers.on("https://", () => new Response("ok"));
 });
-afterEach(() => receivers.restore());
+afterAll(() => receivers.restore());
 
-describe("GET /deliveries", { timeout: 15_000 }, () => {
+describe.concurrent("GET /deliveries", { timeout: 15_000 }, () => {
   it("a cursor walk returns every delivery exactly once, newest first", async () => {
     const project = await createProject();
     const call = client(project.apiKey);
@@ -77,7 +78,7 @@ describe("GET /deliveries", { timeout: 15_000 }, () => {
   });
 });
 
-describe("POST /deliveries/resend", { timeout: 20_000 }, () => {
+describe.concurrent("POST /deliveries/resend", { timeout: 20_000 }, () => {
   it("resends every delivery matching the filter and nothing else", async () => {
     const project = await createProject();
     const call = client(project.apiKey);

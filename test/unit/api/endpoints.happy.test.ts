@@ -1,13 +1,14 @@
 import { Webhook } from "standardwebhooks";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, createEndpoint, createProject, eventually, expectProblem, fakeReceivers, sendEvent } from "../helpers";
 
+// One fake network for the whole file; every test uses its own receiver hosts, so the tests run concurrently.
 let receivers: ReturnType<typeof fakeReceivers>;
-beforeEach(() => {
+beforeAll(() => {
   receivers = fakeReceivers();
   receivers.on("https://", () => new Response("ok"));
 });
-afterEach(() => receivers.restore());
+afterAll(() => receivers.restore());
 
 const SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -25,7 +26,7 @@ const verifies = (secret: string, request: { body: string; headers: Record<strin
   }
 };
 
-describe("endpoints", { timeout: 15_000 }, () => {
+describe.concurrent("endpoints", { timeout: 15_000 }, () => {
   it("POST /endpoints returns the endpoint, active, with defaults and a generated secret", async () => {
     const project = await createProject();
     const response = await client(project.apiKey)("POST", "/endpoints", { url: "https://create.example.com/hook" });
