@@ -15,6 +15,7 @@ const s = (ms) => (ms === null || ms === undefined ? "–" : ms >= 10_000 ? `${(
 const n = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
 const lat = (l) => (l ? `${s(l.p50)} / ${s(l.p90)} / ${s(l.p99)} / ${s(l.max)}` : "–");
 const hhmmss = (iso) => iso.slice(11, 19);
+const batchText = (b) => (b && b.batches ? `${b.batches}, ${b.medianSize}, ${s(b.durationMs.p50)} / ${s(b.durationMs.max)}` : "–");
 const statuses = (o) => Object.entries(o).map(([k, v]) => `${k}×${v}`).join(", ");
 
 /** @param {any} r the results object from run.mjs */
@@ -80,8 +81,8 @@ export function renderReport(r) {
   if (rts.some(([, v]) => v.scenarios.e2e)) {
     out.push(`## 2. End to end: N=${r.cfg.e2eCount} at a fixed rate to 1 healthy endpoint (latency = receiver arrival − sender's send time)`);
     out.push("");
-    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | from the 202: p50 / p99 | throughput | all delivered after first send (after last send) | CPU ms / event | peer hookflare |");
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | from the 202: p50 / p99 | throughput | all delivered after first send (after last send) | CPU ms / event | consumer batches: n, median size, duration p50 / max | peer hookflare |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const e = v.scenarios.e2e;
       if (!e) continue;
@@ -94,7 +95,7 @@ export function renderReport(r) {
         const peerText = peer ? `${peer.throughput}/s, p50 ${s(peer.p50)}, p99 ${s(peer.p99)}` : "–";
         out.push(
           `| ${rt} | ${x.rate}/s | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${n(x.achievedRate)}/s | ${statuses(x.statuses)} | ${s(x.ingestP50)} / ${s(x.ingestP99)} | ${x.delivered} / ${x.accepted}${x.missing ? ` (${x.missing} missing)` : ""} | ${x.duplicates} | ` +
-            `${lat(x.latency)} | ${x.fromAccepted ? `${s(x.fromAccepted.p50)} / ${s(x.fromAccepted.p99)}` : "–"} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${n(x.cpuMsPerEvent)} | ${peerText} |`,
+            `${lat(x.latency)} | ${x.fromAccepted ? `${s(x.fromAccepted.p50)} / ${s(x.fromAccepted.p99)}` : "–"} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${n(x.cpuMsPerEvent)} | ${batchText(x.consumer)} | ${peerText} |`,
         );
       }
     }
@@ -108,8 +109,8 @@ export function renderReport(r) {
   if (rts.some(([, v]) => v.scenarios.isolation)) {
     out.push(`## 3. Isolation: ${r.cfg.isoRate} events/s for ${r.cfg.isoSeconds} s to a project with two endpoints; the healthy endpoint's latency`);
     out.push("");
-    out.push("| runtime | variant | start (UTC) | load before | ingest answers | healthy delivered / accepted | healthy p50 / p90 / p99 / max | healthy from the 202: p50 / p99 | neighbour requests | peer hookflare (healthy) |");
-    out.push("|---|---|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | variant | start (UTC) | load before | ingest answers | healthy delivered / accepted | healthy p50 / p90 / p99 / max | healthy from the 202: p50 / p99 | neighbour requests | consumer batches: n, median size, duration p50 / max | peer hookflare (healthy) |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const iso = v.scenarios.isolation;
       if (!iso) continue;
@@ -121,10 +122,12 @@ export function renderReport(r) {
         const peer = rt === "dev" ? (x.variant === "control" ? PEER.isolation.control : PEER.isolation.slow) : null;
         out.push(
           `| ${rt} | ${x.label} | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${statuses(x.statuses)} | ${x.healthy.delivered} / ${x.accepted}${x.healthy.duplicates ? ` (+${x.healthy.duplicates} dup)` : ""} | ` +
-            `${lat(x.healthy.latency)} | ${x.healthy.fromAccepted ? `${s(x.healthy.fromAccepted.p50)} / ${s(x.healthy.fromAccepted.p99)}` : "–"} | ${x.neighbour.hits} | ${peer ? lat(peer) : "–"} |`,
+            `${lat(x.healthy.latency)} | ${x.healthy.fromAccepted ? `${s(x.healthy.fromAccepted.p50)} / ${s(x.healthy.fromAccepted.p99)}` : "–"} | ${x.neighbour.hits} | ${batchText(x.consumer)} | ${peer ? lat(peer) : "–"} |`,
         );
       }
     }
+    out.push("");
+    out.push("Consumer batches come from wrangler's `QUEUE <queue> acked/size (duration)` lines printed during the variant; the duration is until workerd reports the invocation done, which includes work left to `waitUntil`.");
     out.push("");
     out.push("Peer isolation figures are hookflare under `wrangler dev`: control = ctrl-b (both healthy); slow = healthy3 next to a destination answering 500 after 2 s (its circuit opens after 10 failures).");
     out.push("");

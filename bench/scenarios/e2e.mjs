@@ -2,6 +2,7 @@
 import { arrivals, deliveryStats, waitArrivals } from "../lib/arrivals.mjs";
 import { cpuMeter } from "../lib/cpu.mjs";
 import { createEndpoint, createProject, pendingBreakdown, waitDrained } from "../lib/ferry-setup.mjs";
+import { queueBatchesSince } from "../lib/queue-log.mjs";
 import { sendAtRate } from "../lib/sender.mjs";
 import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
 
@@ -18,6 +19,7 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
     const startedAt = new Date().toISOString();
     log(`e2e ${rate}/s × ${cfg.e2eCount}: load ${fmtLoad(loadBefore)}`);
     const cpu = cpuMeter(ferry.pgid);
+    const batches = queueBatchesSince(ferry.outputPath);
     const sent = await sendAtRate({ apiUrl: ferry.apiUrl, apiKey: p.apiKey, rate, count: cfg.e2eCount, eventType: "bench.e2e", run });
     const outcome = await waitArrivals(receiver, path, () => deliveryStats(arrivals(receiver, path, run)).delivered >= sent.accepted.size, {
       quietMs: cfg.quietMs,
@@ -26,6 +28,7 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
     const rows = arrivals(receiver, path, run);
     const st = deliveryStats(rows, sent.answeredAt);
     const used = cpu();
+    const consumer = batches();
     const seqs = new Set(rows.map((r) => r.seq));
     const result = {
       rate,
@@ -45,6 +48,7 @@ export async function e2e({ runtime, ferry, receiver, cfg, log }) {
       latency: st.latency,
       fromAccepted: st.fromAccepted,
       cpu: used,
+      consumer,
       cpuMsPerEvent: st.delivered ? used.totalMs / st.delivered : null,
       allDeliveredAfterFirstSendMs: st.delivered ? st.lastArrival - sent.firstSendAt : null,
       afterLastSendMs: st.delivered ? st.lastArrival - sent.lastSendAt : null,

@@ -2,6 +2,7 @@
 import { arrivals, deliveryStats, waitArrivals } from "../lib/arrivals.mjs";
 import { cpuMeter } from "../lib/cpu.mjs";
 import { createEndpoint, createProject } from "../lib/ferry-setup.mjs";
+import { queueBatchesSince } from "../lib/queue-log.mjs";
 import { sendAtRate } from "../lib/sender.mjs";
 import { latencySummary } from "../lib/stats.mjs";
 import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
@@ -29,6 +30,7 @@ export async function isolation({ runtime, ferry, receiver, cfg, log }) {
     const startedAt = new Date().toISOString();
     log(`isolation ${v.key}: ${cfg.isoRate}/s for ${cfg.isoSeconds} s, load ${fmtLoad(loadBefore)}`);
     const cpu = cpuMeter(ferry.pgid);
+    const batches = queueBatchesSince(ferry.outputPath);
     const sent = await sendAtRate({ apiUrl: ferry.apiUrl, apiKey: p.apiKey, rate: cfg.isoRate, count, eventType: "bench.isolation", run });
     const outcome = await waitArrivals(receiver, healthyPath, () => deliveryStats(arrivals(receiver, healthyPath, run)).delivered >= sent.accepted.size, {
       quietMs: cfg.quietMs,
@@ -36,6 +38,7 @@ export async function isolation({ runtime, ferry, receiver, cfg, log }) {
     });
     const healthy = deliveryStats(arrivals(receiver, healthyPath, run), sent.answeredAt);
     const used = cpu();
+    const consumer = batches();
     const neighbourRows = arrivals(receiver, neighbourPath, run);
     const neighbourReqs = receiver.requests(neighbourPath);
     const result = {
@@ -56,10 +59,12 @@ export async function isolation({ runtime, ferry, receiver, cfg, log }) {
         arrivalLatency: latencySummary(firstArrivals(neighbourRows)),
       },
       cpu: used,
+      consumer,
       waitOutcome: outcome,
     };
     const l = healthy.latency;
-    log(`  healthy ${healthy.delivered}/${sent.accepted.size}: p50 ${l.p50} / p90 ${l.p90} / p99 ${l.p99} / max ${l.max} ms; neighbour hits ${neighbourReqs.length}`);
+    log(`  healthy ${healthy.delivered}/${sent.accepted.size}: p50 ${l.p50} / p90 ${l.p90} / p99 ${l.p99} / max ${l.max} ms; neighbour hits ${neighbourReqs.length}; ` +
+        `consumer batches ${consumer.batches}, median size ${consumer.medianSize}, duration p50 ${consumer.durationMs?.p50} / max ${consumer.durationMs?.max} ms`);
     results.push(result);
     // Take the slow neighbour out: its pending deliveries are marked failed, so its retries cannot spill into the next variant.
     if (v.slow) await p.call("DELETE", `/endpoints/${neighbour.id}`);
