@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sweepDueDeliveries } from "../../../workers/delivery/sweeper";
+import { ingestEvents } from "../../../workers/ingest/ingest";
 import worker from "../../../workers/index";
 import { deliveryRow, eventually, fakeReceivers, seedDelivery, sleep } from "../helpers";
 
@@ -27,6 +28,31 @@ describe("the sweeper", { timeout: 15_000 }, () => {
     expect((await deliveryRow(delivery.id)).enqueuedAt?.getTime()).toBe(now);
     await eventually(async () => (await deliveryRow(delivery.id)).status === "succeeded");
     expect(receivers.requests("https://lost.example.com/")).toHaveLength(1);
+  });
+
+  it("delivers an event whose sendBatch failed at ingest, once the grace period has passed", async () => {
+    const { project } = await seedDelivery({ url: "https://send-failed.example.com/hook", delivery: { status: "succeeded" } });
+    const brokenQueue = {
+      ...env,
+      DELIVERY_QUEUE: {
+        send: async () => Promise.reject(new Error("queue unavailable")),
+        sendBatch: async () => Promise.reject(new Error("queue unavailable")),
+      } as unknown as Queue,
+    };
+    const [result] = await ingestEvents(brokenQueue, project.id, [{ eventType: "seed.created", payload: { lost: true } }]);
+    const [delivery] = result.deliveries;
+    expect(delivery.status).toBe("queued");
+    await sleep(1500);
+    expect(receivers.requests("https://send-failed.example.com/")).toHaveLength(0);
+
+    // Within the grace period the sweeper waits for the message that might still come; after it, it acts.
+    const enqueuedAt = (await deliveryRow(delivery.id)).enqueuedAt;
+    await sweepDueDeliveries(env, Date.now());
+    expect((await deliveryRow(delivery.id)).enqueuedAt).toEqual(enqueuedAt);
+    await sweepDueDeliveries(env, Date.now() + GRACE + 1000);
+    await eventually(async () => (await deliveryRow(delivery.id)).status === "succeeded");
+    expect(receivers.requests("https://send-failed.example.com/")).toHaveLength(1);
+    expect(JSON.parse(receivers.requests("https://send-failed.example.com/")[0].body).data).toEqual({ lost: true });
   });
 
   it("runs from the Worker's scheduled handler (the cron)", async () => {
