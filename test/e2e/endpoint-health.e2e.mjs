@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { startStack } from "../../scripts/lib/stack.mjs";
+import { pollUntil } from "../../scripts/lib/wait.mjs";
 import { startMailChannels } from "./support/mailchannels.mjs";
 import { startReceiver } from "./support/receiver.mjs";
 
@@ -23,15 +24,7 @@ after(async () => {
   await mail?.close();
 });
 
-async function until(check, timeoutMs = 30_000, what = "condition") {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stack.logs().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = (check, timeoutMs, what) => pollUntil(what, check, { timeoutMs, describe: () => stack.logs().slice(-3000) });
 
 test("a failing endpoint is disabled with one email, its neighbour keeps flowing, and enable delivers the paused deliveries", async () => {
   receiver.route("/down", { status: 500, body: "database is down" });
