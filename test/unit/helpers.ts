@@ -128,6 +128,7 @@ export async function seedDelivery(options: { url: string; delivery?: Partial<De
     status: "queued",
     attemptCount: 0,
     scheduleStep: 0,
+    nextTrigger: "scheduled",
     nextAttemptAt: now,
     leaseUntil: null,
     enqueuedAt: now,

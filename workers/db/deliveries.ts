@@ -71,7 +71,7 @@ export async function resetForResend(db: Database, projectId: string, where: Res
   const now = new Date();
   const rows = await db
     .update(deliveries)
-    .set({ status: "queued", scheduleStep: 0, nextAttemptAt: now, leaseUntil: null, enqueuedAt: now, updatedAt: now })
+    .set({ status: "queued", scheduleStep: 0, nextTrigger: "manual", nextAttemptAt: now, leaseUntil: null, enqueuedAt: now, updatedAt: now })
     .where(resendable(projectId, where, now))
     .returning({ id: deliveries.id });
   return rows.map((row) => row.id);

@@ -55,6 +55,12 @@ export async function listEvents(db: Database, projectId: string, filter: EventF
     .all();
 }
 
+/** Event types the project has sent, for filter suggestions. */
+export async function eventTypes(db: Database, projectId: string, limit: number): Promise<string[]> {
+  const rows = await db.selectDistinct({ eventType: events.eventType }).from(events).where(eq(events.projectId, projectId)).orderBy(events.eventType).limit(limit).all();
+  return rows.map((row) => row.eventType);
+}
+
 /** Per event, how many of its deliveries are in each status. */
 export async function deliveryCounts(db: Database, projectId: string, eventIds: string[]) {
   const counts = new Map<string, Partial<Record<DeliveryStatus, number>>>();

@@ -9,6 +9,8 @@ import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqli
 export const DELIVERY_STATUSES = ["queued", "sending", "retrying", "succeeded", "failed", "paused"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+export const ATTEMPT_TRIGGERS = ["scheduled", "manual"] as const;
+
 export const ENDPOINT_STATUSES = ["active", "disabled"] as const;
 export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 
@@ -145,6 +147,8 @@ export const deliveries = sqliteTable(
     attemptCount: integer("attempt_count").notNull().default(0),
     /** Steps of the retry schedule used since the last (re)send; a resend starts the schedule over. */
     scheduleStep: integer("schedule_step").notNull().default(0),
+    /** What the next attempt answers: a person's resend ("manual") or the schedule. */
+    nextTrigger: text("next_trigger", { enum: ATTEMPT_TRIGGERS }).notNull().default("scheduled"),
     nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
     leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
     /** When a queue message was last sent for it; the sweeper leaves recently enqueued rows alone. */
@@ -192,7 +196,7 @@ export const attempts = sqliteTable(
       .notNull()
       .references(() => deliveries.id, { onDelete: "cascade" }),
     attempt: integer("attempt").notNull(),
-    trigger: text("trigger", { enum: ["scheduled", "manual"] }).notNull(),
+    trigger: text("trigger", { enum: ATTEMPT_TRIGGERS }).notNull(),
     startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
     durationMs: integer("duration_ms").notNull(),
     request: text("request", { mode: "json" }).$type<RecordedRequest>().notNull(),

@@ -36,15 +36,20 @@ export async function attemptDelivery(
     "user-agent": USER_AGENT,
     "webhook-id": delivery.eventId,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": await sign(activeSecrets(endpoint.secrets, options.now).map((secret) => secret.value), delivery.eventId, timestamp, body),
   };
+  let notSent: string | null = null;
+  try {
+    headers["webhook-signature"] = await sign(activeSecrets(endpoint.secrets, options.now).map((secret) => secret.value), delivery.eventId, timestamp, body);
+  } catch (error) {
+    // A secret that cannot be used (edited outside the API) fails the attempt, so the schedule still ends.
+    notSent = `not sent: the request could not be signed (${String(error)})`;
+  }
   const recordedHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADERS.test(name) ? "[redacted]" : value]));
 
   // Checked again at send time: the deployment's network policy may have changed since the endpoint was saved.
   const verdict = checkEndpointUrl(endpoint.url, options);
-  const result = verdict.ok
-    ? await postWebhook({ url: endpoint.url, headers, body, timeoutMs: endpoint.timeoutMs })
-    : { kind: "error" as const, error: `not sent: the URL ${verdict.reason}`, durationMs: 0 };
+  if (!verdict.ok) notSent ??= `not sent: the URL ${verdict.reason}`;
+  const result = notSent === null ? await postWebhook({ url: endpoint.url, headers, body, timeoutMs: endpoint.timeoutMs }) : { kind: "error" as const, error: notSent, durationMs: 0 };
 
   const response = result.kind === "response" ? result.response : null;
   const status = response?.status ?? null;
@@ -54,7 +59,7 @@ export async function attemptDelivery(
     projectId: delivery.projectId,
     deliveryId: delivery.id,
     attempt: delivery.attemptCount + 1,
-    trigger: delivery.scheduleStep === 0 && delivery.attemptCount > 0 ? "manual" : "scheduled",
+    trigger: delivery.nextTrigger,
     startedAt: new Date(options.now),
     durationMs: result.durationMs,
     request: { url: endpoint.url, headers: recordedHeaders },

@@ -42,6 +42,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
 
   const next: Partial<Delivery> = {
     attemptCount: attempt.attempt,
+    nextTrigger: "scheduled",
     lastStatusCode: outcome.statusCode,
     lastError: outcome.error,
     lastAttemptAt: attempt.startedAt,

@@ -76,6 +76,7 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
         status: endpoint.status === "active" ? "queued" : "paused",
         attemptCount: 0,
         scheduleStep: 0,
+        nextTrigger: "scheduled",
         nextAttemptAt: now,
         leaseUntil: null,
         // Set before the send so that a failed send is swept after the grace period, with no second write.

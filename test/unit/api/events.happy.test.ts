@@ -303,3 +303,15 @@ describe.concurrent("GET /events: pagination and filters", { timeout: 15_000 }, 
     expect(Object.values(list.find((x: any) => x.id === toNone.id).deliveryCounts).every((n) => n === 0)).toBe(true);
   });
 });
+
+describe("GET /event-types", () => {
+  it("lists the types this project has sent, once each and sorted, and none of another project's", async () => {
+    const project = await createProject("types");
+    const other = await createProject("other-types");
+    for (const eventType of ["user.created", "invoice.paid", "user.created"]) await sendEvent(project.apiKey, { eventType, payload: {} });
+    await sendEvent(other.apiKey, { eventType: "secret.thing", payload: {} });
+    const listed = await api("GET", "/api/v1/event-types", { token: project.apiKey });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({ data: ["invoice.paid", "user.created"] });
+  });
+});

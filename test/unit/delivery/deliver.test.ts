@@ -156,3 +156,33 @@ describe.concurrent("Retry-After", { timeout: 25_000 }, () => {
     expect(waitAfter(delivery)).toBeLessThanOrEqual(12_000);
   });
 });
+
+describe.concurrent("what labels and ends an attempt", { timeout: 25_000 }, () => {
+  it("the first send after an endpoint is re-enabled is `scheduled`; only a person's resend is `manual`", async () => {
+    let up = false;
+    receivers.on("https://reenabled.example.com/", () => (up ? new Response("ok") : new Response("down", { status: 500 })));
+    const { call, endpoint, send, until } = await setup("https://reenabled.example.com/hook", { retrySchedule: [1, 1, 1, 1, 1] });
+    const id = await send();
+    await until(id, (d) => d.attempts.length >= 1);
+    expect((await call("POST", `/endpoints/${endpoint.id}/disable`)).status).toBe(200);
+    await until(id, (d) => d.status === "paused");
+    up = true;
+    expect((await call("POST", `/endpoints/${endpoint.id}/enable`)).status).toBe(200);
+    const delivered = await until(id, (d) => d.status === "succeeded");
+    expect(delivered.attempts.map((a: any) => a.trigger)).toEqual(delivered.attempts.map(() => "scheduled"));
+  });
+
+  it("a secret that cannot sign fails the attempt (nothing is sent) and the schedule still ends", async () => {
+    const { database } = await import("../../../workers/db/client");
+    const { endpoints } = await import("../../../workers/db/schema");
+    const { eq } = await import("drizzle-orm");
+    const { env } = await import("cloudflare:workers");
+    const { send, endpoint, until } = await setup("https://unsignable.example.com/hook", { retrySchedule: [1] });
+    await database(env).update(endpoints).set({ secrets: [{ value: "whsec_%%%not-base64", createdAt: Date.now(), expiresAt: null }] }).where(eq(endpoints.id, endpoint.id));
+    const failed = await until(await send(), (d) => d.status === "failed");
+    expect(failed.attempts).toHaveLength(2);
+    expect(failed.attempts[0]).toMatchObject({ response: null });
+    expect(failed.attempts[0].error).toMatch(/could not be signed/);
+    expect(receivers.requests("https://unsignable.example.com/")).toHaveLength(0);
+  });
+});

@@ -5,7 +5,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { config } from "../../config";
 import { database } from "../../db/client";
 import { projectEndpoints } from "../../db/endpoints";
-import { deliveryCounts, findEventWithDeliveries, listEvents } from "../../db/events";
+import { deliveryCounts, eventTypes, findEventWithDeliveries, listEvents } from "../../db/events";
 import { DELIVERY_STATUSES } from "../../db/schema";
 import { ingestEvents, type EventInput, type IngestResult } from "../../ingest/ingest";
 import { projectIdOf } from "../auth";
@@ -168,6 +168,20 @@ eventRoutes.openapi(
       200,
     );
   },
+);
+
+const EVENT_TYPES_LIMIT = 500;
+
+eventRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/event-types",
+    operationId: "v1.event-type.list",
+    summary: `The event types this project has sent (at most ${EVENT_TYPES_LIMIT}, alphabetical)`,
+    security,
+    responses: { 200: jsonResponse(z.object({ data: z.array(z.string()) }), "Event types"), ...errorResponses },
+  }),
+  async (c) => c.json({ data: await eventTypes(database(c.env), projectIdOf(c.get("principal")), EVENT_TYPES_LIMIT) }, 200),
 );
 
 eventRoutes.openapi(

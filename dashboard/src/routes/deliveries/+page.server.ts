@@ -9,7 +9,7 @@ export const load: PageServerLoad = async (event) => {
   event.depends("ferry:poll");
   const now = Date.now();
   const filters = readFilters(event.url.searchParams);
-  const [deliveries, endpoints] = await Promise.all([
+  const [deliveries, endpoints, eventTypes] = await Promise.all([
     apiGet<Page<Delivery>>(event, "/deliveries", {
       status: filters.status,
       endpointId: filters.endpointId,
@@ -20,8 +20,9 @@ export const load: PageServerLoad = async (event) => {
       limit: filters.limit,
     }),
     apiGet<Page<Endpoint>>(event, "/endpoints", { limit: 250 }),
+    apiGet<{ data: string[] }>(event, "/event-types"),
   ]);
-  return { now, filters, deliveries: deliveries.data, nextCursor: deliveries.nextCursor, endpoints: endpoints.data };
+  return { now, filters, deliveries: deliveries.data, nextCursor: deliveries.nextCursor, endpoints: endpoints.data, eventTypes: eventTypes.data };
 };
 
 /** The filters `POST /deliveries/resend` understands, from the hidden fields of the bulk form. */

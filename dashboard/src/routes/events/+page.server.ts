@@ -7,7 +7,7 @@ export const load: PageServerLoad = async (event) => {
   event.depends("ferry:poll");
   const now = Date.now();
   const filters = readFilters(event.url.searchParams);
-  const [events, endpoints] = await Promise.all([
+  const [events, endpoints, eventTypes] = await Promise.all([
     apiGet<Page<EventSummary>>(event, "/events", {
       eventType: filters.eventType,
       status: filters.status,
@@ -18,6 +18,7 @@ export const load: PageServerLoad = async (event) => {
       limit: filters.limit,
     }),
     apiGet<Page<Endpoint>>(event, "/endpoints", { limit: 250 }),
+    apiGet<{ data: string[] }>(event, "/event-types"),
   ]);
-  return { now, filters, events: events.data, nextCursor: events.nextCursor, endpoints: endpoints.data };
+  return { now, filters, events: events.data, nextCursor: events.nextCursor, endpoints: endpoints.data, eventTypes: eventTypes.data };
 };

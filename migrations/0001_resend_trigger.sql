@@ -1,0 +1,1 @@
+ALTER TABLE `deliveries` ADD `next_trigger` text DEFAULT 'scheduled' NOT NULL;
