@@ -5,7 +5,7 @@ import { exitWithParent } from "../scripts/lib/procs.mjs";
 import { startReceiver } from "../test/e2e/support/receiver.mjs";
 import { parseArgs } from "./lib/args.mjs";
 import { renderReport } from "./lib/report.mjs";
-import { RUNTIMES, startFerry } from "./lib/runtimes.mjs";
+import { RUNTIMES, setStateDir, startFerry } from "./lib/runtimes.mjs";
 import { snapshotSource } from "./lib/snapshot.mjs";
 import { fmtLoad, loadAvg, machine } from "./lib/sysinfo.mjs";
 import { e2e } from "./scenarios/e2e.mjs";
@@ -26,6 +26,7 @@ const SCENARIO_FNS = { ingest, e2e, isolation };
 const VARS = { ADMIN_TOKEN: "bench-admin-token", ALLOW_PRIVATE_NETWORK: "true", RETRY_SCHEDULE: "60" };
 
 const opts = parseArgs(process.argv.slice(2));
+if (opts.stateDir) setStateDir(opts.stateDir);
 exitWithParent();
 const t0 = Date.now();
 const log = (msg) => console.error(`[bench +${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
@@ -33,6 +34,7 @@ const log = (msg) => console.error(`[bench +${((Date.now() - t0) / 1000).toFixed
 const results = {
   startedAt: new Date().toISOString(),
   mode: opts.quick ? "quick" : "full",
+  stateDir: opts.stateDir ?? ".wrangler/bench (disk)",
   cfg: opts.cfg,
   vars: VARS,
   machine: machine(),

@@ -25,17 +25,19 @@ const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}]
   --only      scenarios to run (default: all)
   --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev
               (default: noinsp for a full run, about 10 min; noinsp,dev with --quick; a full run of both is about 20 min)
-  --worktree  benchmark the worker files as they are now (default: the committed code at git HEAD)`;
+  --worktree  benchmark the worker files as they are now (default: the committed code at git HEAD)
+  --state-dir where local D1/DO state goes (default .wrangler/bench); e.g. /dev/shm/ferry-bench to leave out disk syncs`;
 
 /** @param {string[]} argv */
 export function parseArgs(argv) {
-  /** @type {{quick: boolean, worktree: boolean, only: string[], runtimes: string[] | null}} */
-  const opts = { quick: false, worktree: false, only: [...SCENARIOS], runtimes: null };
+  /** @type {{quick: boolean, worktree: boolean, stateDir: string|null, only: string[], runtimes: string[] | null}} */
+  const opts = { quick: false, worktree: false, stateDir: /** @type {string|null} */ (null), only: [...SCENARIOS], runtimes: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--quick") opts.quick = true;
     else if (flag === "--worktree") opts.worktree = true;
+    else if (flag === "--state-dir") opts.stateDir = value();
     else if (flag === "--only") opts.only = list(value(), SCENARIOS, flag);
     else if (flag === "--runtime" || flag === "--runtimes") opts.runtimes = list(value(), RUNTIME_KEYS, flag);
     else if (flag === "--help" || flag === "-h") {

@@ -30,7 +30,7 @@ export function renderReport(r) {
       `Total ${Math.round(r.totalSeconds / 60)} min. Worker vars: ${Object.entries(r.vars).map(([k, v]) => `${k}=${k === "ADMIN_TOKEN" ? "…" : v}`).join(", ")}.`,
   );
   out.push("");
-  out.push(`Ferry source: ${r.source} (a frozen copy, so edits in the checkout cannot restart the worker mid-run).`);
+  out.push(`Ferry source: ${r.source} (a frozen copy, so edits in the checkout cannot restart the worker mid-run). Local D1/DO state: ${r.stateDir}.`);
   out.push("");
   out.push(
     "Runtimes: " +

@@ -18,6 +18,12 @@ export const RUNTIMES = /** @type {const} */ ({
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const START_WORKER = path.join(import.meta.dirname, "start-worker.mjs");
 const NOOP_DIR = path.join(ROOT, "bench/noop");
+let stateBase = path.join(ROOT, ".wrangler/bench");
+
+/** Where local D1/DO state and wrangler logs go (default .wrangler/bench); a tmpfs takes disk syncs out of the picture. @param {string} dir */
+export function setStateDir(dir) {
+  stateBase = path.resolve(dir);
+}
 
 /**
  * @typedef {object} Ferry
@@ -140,9 +146,9 @@ export async function startNoop(runtime) {
   };
 }
 
-/** A throwaway directory under .wrangler/bench with wrangler's env (private dev registry, debug logs kept there). */
+/** A throwaway directory under the state dir with wrangler's env (private dev registry, debug logs kept there). */
 function runDirectory(kind) {
-  const dir = path.join(ROOT, ".wrangler/bench", `${kind}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString("hex")}`);
+  const dir = path.join(stateBase, `${kind}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString("hex")}`);
   const persistTo = path.join(dir, "persist");
   fs.mkdirSync(persistTo, { recursive: true });
   const envFile = path.join(dir, "empty.env");
