@@ -10,7 +10,7 @@ import { apiKeyAuth } from "./auth";
 import type { AppEnv } from "./env";
 import { Problem, fromZodError, handleError, problemResponse } from "./problem";
 import { deliveryRoutes } from "./routes/deliveries";
-import { endpointRoutes } from "./routes/endpoints";
+import { endpointRoutes } from "./routes/endpoints/index";
 import { eventRoutes } from "./routes/events";
 import { adminProjects, currentProject } from "./routes/projects";
 import { alertRoutes } from "./routes/alerts";

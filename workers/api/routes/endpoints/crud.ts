@@ -1,0 +1,125 @@
+/**
+ * @module Endpoints: create, list, read, change, delete.
+ */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { database } from "../../../db/client";
+import { deleteEndpoint, listEndpoints, updateEndpoint } from "../../../db/endpoints";
+import { newId } from "../../../db/ids";
+import { endpoints, type Endpoint } from "../../../db/schema";
+import { endpointHealth } from "../../../endpoint-health/client";
+import { generateSecret } from "../../../signing/standard-webhooks";
+import { projectIdOf } from "../../auth";
+import type { AppEnv } from "../../env";
+import { IdParam, ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../../openapi";
+import { notFound } from "../../problem";
+import { EndpointIn, EndpointOut, EndpointPatch, checkedUrl, endpointOut, requireEndpoint } from "./schemas";
+
+export const endpointCrud = new OpenAPIHono<AppEnv>();
+
+endpointCrud.openapi(
+  createRoute({
+    method: "post",
+    path: "/endpoints",
+    operationId: "v1.endpoint.create",
+    summary: "Create an endpoint; its signing secret is returned",
+    security,
+    request: { body: jsonBody(EndpointIn) },
+    responses: { 201: jsonResponse(EndpointOut.extend({ secret: z.string() }), "Created"), ...errorResponses },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const now = new Date();
+    const secret = input.secret ?? generateSecret();
+    const row: Endpoint = {
+      id: newId("endpoint"),
+      projectId: projectIdOf(c.get("principal")),
+      url: checkedUrl(c.env, input.url),
+      role: "webhook",
+      description: input.description ?? "",
+      eventTypes: input.eventTypes ?? [],
+      headers: input.headers ?? {},
+      timeoutMs: input.timeoutMs ?? 15_000,
+      rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+      secrets: [{ value: secret, createdAt: now.getTime(), expiresAt: null }],
+      status: "active",
+      disabledReason: null,
+      disabledAt: null,
+      deletedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await database(c.env).insert(endpoints).values(row);
+    return c.json({ ...endpointOut(row), secret }, 201);
+  },
+);
+
+endpointCrud.openapi(
+  createRoute({
+    method: "get",
+    path: "/endpoints",
+    operationId: "v1.endpoint.list",
+    summary: "List endpoints with their health, newest first",
+    security,
+    request: { query: ListQuery },
+    responses: { 200: jsonResponse(listOf(EndpointOut), "Endpoints"), ...errorResponses },
+  }),
+  async (c) => {
+    const page = c.req.valid("query");
+    const rows = await listEndpoints(database(c.env), projectIdOf(c.get("principal")), page);
+    const { items, nextCursor } = pageOf(rows, page.limit, (row) => row.id);
+    const health = await Promise.all(items.map((row) => endpointHealth(c.env, row.id)));
+    return c.json({ data: items.map((row, i) => endpointOut(row, health[i])), nextCursor }, 200);
+  },
+);
+
+endpointCrud.openapi(
+  createRoute({
+    method: "get",
+    path: "/endpoints/{id}",
+    operationId: "v1.endpoint.get",
+    summary: "One endpoint with its health",
+    security,
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(EndpointOut, "Endpoint"), ...errorResponses },
+  }),
+  async (c) => {
+    const endpoint = await requireEndpoint(c, c.req.valid("param").id);
+    return c.json(endpointOut(endpoint, await endpointHealth(c.env, endpoint.id)), 200);
+  },
+);
+
+endpointCrud.openapi(
+  createRoute({
+    method: "patch",
+    path: "/endpoints/{id}",
+    operationId: "v1.endpoint.update",
+    summary: "Change an endpoint",
+    security,
+    request: { params: IdParam, body: jsonBody(EndpointPatch) },
+    responses: { 200: jsonResponse(EndpointOut, "Updated"), ...errorResponses },
+  }),
+  async (c) => {
+    const patch = c.req.valid("json");
+    const changes = { ...patch, ...(patch.url !== undefined ? { url: checkedUrl(c.env, patch.url) } : {}) };
+    const updated = await updateEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id, changes);
+    if (!updated) throw notFound("endpoint");
+    return c.json(endpointOut(updated), 200);
+  },
+);
+
+endpointCrud.openapi(
+  createRoute({
+    method: "delete",
+    path: "/endpoints/{id}",
+    operationId: "v1.endpoint.delete",
+    summary: "Delete an endpoint; its pending deliveries end as failed",
+    security,
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses },
+  }),
+  async (c) => {
+    const deleted = await deleteEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    if (!deleted) throw notFound("endpoint");
+    return c.body(null, 204);
+  },
+);
