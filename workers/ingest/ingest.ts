@@ -4,11 +4,10 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { chunk, database, type Database } from "../db/client";
-import { projectEndpoints } from "../db/endpoints";
 import { newId } from "../db/ids";
 import { deliveries, events, type Delivery, type Event } from "../db/schema";
 import { enqueueDeliveries } from "../queue/delivery-queue";
-import { subscribedEndpoints } from "./fan-out";
+import { insertDeliveries, type FannedDelivery } from "./fan-out";
 
 export type EventInput = {
   eventType: string;
@@ -24,8 +23,6 @@ export type IngestResult = {
   deliveries: Pick<Delivery, "id" | "endpointId" | "status">[];
 };
 
-/** Rows per multi-row INSERT, so one statement stays under D1's 100 bound parameters. */
-const DELIVERY_ROWS_PER_INSERT = 6;
 const UNIQUE_VIOLATION = /UNIQUE constraint failed/i;
 
 /** The exact bytes every attempt will send. */
@@ -44,14 +41,12 @@ export async function ingestEvents(env: Env, projectId: string, inputs: readonly
   }
 }
 
+/** Idempotency keys must be unique within one call (the API refuses repeats in a batch). */
 async function writeEvents(env: Env, db: Database, projectId: string, inputs: readonly EventInput[]): Promise<IngestResult[]> {
   const existing = await findByIdempotencyKeys(db, projectId, inputs.flatMap((input) => input.idempotencyKey ?? []));
-  const endpoints = await projectEndpoints(db, projectId);
-  const now = new Date();
+  const now = Date.now();
   const results: IngestResult[] = [];
-  const newEvents: Event[] = [];
-  const newDeliveries: Delivery[] = [];
-
+  const statements = [];
   for (const input of inputs) {
     const earlier = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
     if (earlier) {
@@ -59,49 +54,27 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
       continue;
     }
     const event: Event = {
-      id: newId("event", now.getTime()),
+      id: newId("event", now),
       projectId,
       eventType: input.eventType,
-      body: webhookBody(input.eventType, now, input.payload),
+      body: webhookBody(input.eventType, new Date(now), input.payload),
       idempotencyKey: input.idempotencyKey ?? null,
-      createdAt: now,
+      createdAt: new Date(now),
     };
-    const rows = subscribedEndpoints(endpoints, input.eventType, input.endpointIds).map(
-      (endpoint): Delivery => ({
-        id: newId("delivery", now.getTime()),
-        projectId,
-        eventId: event.id,
-        endpointId: endpoint.id,
-        eventType: event.eventType,
-        status: endpoint.status === "active" ? "queued" : "paused",
-        attemptCount: 0,
-        scheduleStep: 0,
-        nextTrigger: "scheduled",
-        nextAttemptAt: now,
-        leaseUntil: null,
-        // Set before the send so that a failed send is swept after the grace period, with no second write.
-        enqueuedAt: now,
-        lastStatusCode: null,
-        lastError: null,
-        lastAttemptAt: null,
-        createdAt: now,
-        updatedAt: now,
-      }),
+    results.push({ created: true, event, deliveries: [] });
+    statements.push(
+      db.insert(events).values(event),
+      insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, endpointIds: input.endpointIds, now }),
     );
-    if (input.idempotencyKey) existing.set(input.idempotencyKey, { event, deliveries: rows });
-    newEvents.push(event);
-    newDeliveries.push(...rows);
-    results.push({ created: true, event, deliveries: rows });
   }
+  if (statements.length === 0) return results;
 
-  if (newEvents.length > 0) {
-    const [first, ...rest] = [
-      ...newEvents.map((event) => db.insert(events).values(event)),
-      ...chunk(newDeliveries, DELIVERY_ROWS_PER_INSERT).map((rows) => db.insert(deliveries).values(rows)),
-    ];
-    await db.batch([first, ...rest]);
-    await enqueueDeliveries(env, newDeliveries.filter((row) => row.status === "queued").map((row) => row.id));
-  }
+  const [first, ...rest] = statements;
+  const written = await db.batch([first, ...rest]);
+  const created = results.filter((result) => result.created);
+  created.forEach((result, i) => (result.deliveries = written[2 * i + 1] as FannedDelivery[]));
+  // Deliveries are written with `enqueued_at` = now, so one whose message fails to send is swept after the grace period.
+  await enqueueDeliveries(env, created.flatMap((result) => result.deliveries.filter((d) => d.status === "queued").map((d) => d.id)));
   return results;
 }
 

@@ -9,7 +9,7 @@ import { newId } from "../../db/ids";
 import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
 import { apiKeys, projects, type ApiKey, type Project } from "../../db/schema";
 import { checkEndpointUrl } from "../../outbound/url-guard";
-import { apiKeyAuth, generateApiKey, projectIdOf } from "../auth";
+import { apiKeyAuth, forgetCachedKeys, generateApiKey, projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { IdParam, errorResponses, iso, jsonBody, jsonResponse, security } from "../openapi";
 import { invalidField, notFound } from "../problem";
@@ -222,6 +222,7 @@ currentProject.openapi(
   }),
   async (c) => {
     const revoked = await revokeApiKey(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    forgetCachedKeys();
     if (!revoked) throw notFound("api key");
     return c.body(null, 204);
   },
