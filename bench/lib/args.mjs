@@ -26,18 +26,20 @@ const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}]
   --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev
               (default: noinsp for a full run, about 10 min; noinsp,dev with --quick; a full run of both is about 20 min)
   --worktree  benchmark the worker files as they are now (default: the committed code at git HEAD)
+  --hang      isolation also runs a neighbour that never answers (each send waits for the 15 s timeout)
   --state-dir where local D1/DO state goes (default .wrangler/bench); e.g. /dev/shm/ferry-bench to leave out disk syncs`;
 
 /** @param {string[]} argv */
 export function parseArgs(argv) {
-  /** @type {{quick: boolean, worktree: boolean, stateDir: string|null, only: string[], runtimes: string[] | null}} */
-  const opts = { quick: false, worktree: false, stateDir: /** @type {string|null} */ (null), only: [...SCENARIOS], runtimes: null };
+  /** @type {{quick: boolean, worktree: boolean, stateDir: string|null, hang: boolean, only: string[], runtimes: string[] | null}} */
+  const opts = { quick: false, worktree: false, stateDir: /** @type {string|null} */ (null), hang: false, only: [...SCENARIOS], runtimes: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--quick") opts.quick = true;
     else if (flag === "--worktree") opts.worktree = true;
     else if (flag === "--state-dir") opts.stateDir = value();
+    else if (flag === "--hang") opts.hang = true;
     else if (flag === "--only") opts.only = list(value(), SCENARIOS, flag);
     else if (flag === "--runtime" || flag === "--runtimes") opts.runtimes = list(value(), RUNTIME_KEYS, flag);
     else if (flag === "--help" || flag === "-h") {
@@ -48,7 +50,7 @@ export function parseArgs(argv) {
   // The full run under both runtimes takes about 20 minutes on a 2-core box; to stay near 10 it defaults to
   // the inspector-off runtime (what TOOLCHAIN.md section 6 says benchmarks should use). --quick covers both.
   const runtimes = opts.runtimes ?? (opts.quick ? [...RUNTIME_KEYS] : ["noinsp"]);
-  return { ...opts, runtimes, cfg: opts.quick ? QUICK : FULL };
+  return { ...opts, runtimes, cfg: { ...(opts.quick ? QUICK : FULL), hang: opts.hang } };
 }
 
 /** @param {string} v @param {string[]} allowed @param {string} flag */

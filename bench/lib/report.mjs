@@ -70,11 +70,11 @@ export function renderReport(r) {
       if (!ing || ing.error) continue;
       const sm = ing.summary;
       out.push(
-        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} (no-op / Ferry ingest = ${n(sm.cpuMsPerRequest?.noop / sm.cpuMsPerRequest?.ferryIngestOnly, 2)}) | ${PEER.ingestRatio[rt] ?? "–"} |`,
+        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} (no-op / Ferry ingest = ${n(sm.cpuMsPerRequest?.noop / sm.cpuMsPerRequest?.ferryIngestOnly, 2)}); split ≈ ${n(sm.cpuSplit?.ingestMsPerEvent)} ingest + ${n(sm.cpuSplit?.deliveryMsPerEvent)} delivery | ${PEER.ingestRatio[rt] ?? "–"} |`,
       );
     }
     out.push("");
-    out.push("Backlog = deliveries still pending when autocannon stopped; drain rate = that backlog / time to drain it with no ingest load. CPU = user+system time of the worker's process group (wrangler's node + workerd) from /proc; \"ingest+delivery\" spans the run and its drain, per accepted event.");
+    out.push("Backlog = deliveries still pending when autocannon stopped; drain rate = that backlog / time to drain it with no ingest load. CPU = user+system time of the worker's process group (wrangler's node + workerd) from /proc; \"ingest+delivery\" spans the run and its drain, per accepted event; the split prices a delivery from the drain (no ingest then) and charges the rest of the run to ingest.");
     out.push("");
   }
 
@@ -100,8 +100,15 @@ export function renderReport(r) {
       }
     }
     out.push("");
-    const failures = rts.flatMap(([rt, v]) => (v.scenarios.e2e?.runs ?? []).flatMap((x) => (x.failures ?? []).map((f) => `${rt} ${x.rate}/s: ${f.status} ${JSON.stringify(f.body)}`)));
-    if (failures.length) out.push(`Sample non-2xx ingest answers: ${failures.slice(0, 6).map((f) => `\`${f}\``).join("; ")}.`, "");
+    const failures = [...new Set(rts.flatMap(([, v]) => (v.scenarios.e2e?.runs ?? []).flatMap((x) => (x.failures ?? []).map((f) => `${f.status} ${JSON.stringify(f.body)}`))))];
+    if (failures.length) {
+      out.push(`Distinct non-2xx ingest answers seen: ${failures.slice(0, 6).map((f) => `\`${f}\``).join("; ")}.`);
+      out.push(
+        "The 503 text comes from wrangler's ProxyWorker, not Ferry: it answers so for any failed proxied non-GET request whose path is not `/` " +
+          "(it compares URLs including the path), so it does not mean the worker restarted; it shows up here when ingest is saturated and requests wait 10 s or more.",
+        "",
+      );
+    }
     out.push("Throughput = delivered / (last arrival − first send). \"From the 202\" = arrival − when the sender got the ingest answer, which leaves out time queued at ingest.");
     out.push("");
   }

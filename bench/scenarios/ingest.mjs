@@ -78,10 +78,28 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         ratio: ferryRps && noopRps ? ferryRps / noopRps : null,
         pairwise,
         cpuMsPerRequest: { noop: median(pick("noop", "cpuMsPerRequest")), ferryIngestOnly: median(pick("ferry", "cpuMsPerRequest")), ferryWithDelivery: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).cpuMsPerEvent)) },
+        // Split the CPU between the two halves: the drain has no ingest, so it prices one delivery; what the run used
+        // beyond the deliveries it made meanwhile is the ingest cost.
+        cpuSplit: splitCpu(runs.filter((r) => r.delivery)),
         drainRate: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).drainRate ?? 0)),
       },
     };
   } finally {
     await noop.stop();
   }
+}
+
+/** Median ingest-only and delivery-only CPU ms per event over the Ferry runs. @param {any[]} ferryRuns */
+function splitCpu(ferryRuns) {
+  const ingestMs = [];
+  const deliveryMs = [];
+  for (const r of ferryRuns) {
+    const d = r.delivery;
+    if (!d.backlogAtEnd || !d.acceptedInclInFlight) continue;
+    const perDelivery = (d.cpuWithDrain.totalMs - r.cpuDuringRun.totalMs) / d.backlogAtEnd;
+    const deliveredDuringRun = Math.max(0, d.acceptedInclInFlight - d.backlogAtEnd);
+    deliveryMs.push(perDelivery);
+    ingestMs.push((r.cpuDuringRun.totalMs - deliveredDuringRun * perDelivery) / d.acceptedInclInFlight);
+  }
+  return { ingestMsPerEvent: median(ingestMs), deliveryMsPerEvent: median(deliveryMs) };
 }

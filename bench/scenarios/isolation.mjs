@@ -7,6 +7,15 @@ import { sendAtRate } from "../lib/sender.mjs";
 import { latencySummary } from "../lib/stats.mjs";
 import { fmtLoad, loadAvg } from "../lib/sysinfo.mjs";
 
+/** Opt-in (--hang): a neighbour that never answers, so each send waits for the endpoint's default 15 s timeout. */
+export const HANG_VARIANT = {
+  key: "hang-nobreaker",
+  label: "hanging neighbour (never answers; 15 s timeout), circuitOpenAfter 1000 / disableAfter 100000",
+  slow: true,
+  hang: true,
+  settings: { circuitOpenAfter: 1000, disableAfter: 100000 },
+};
+
 export const VARIANTS = [
   { key: "control", label: "control: both endpoints healthy", slow: false, settings: undefined },
   { key: "slow-nobreaker", label: "slow neighbour, circuitOpenAfter 1000 / disableAfter 100000", slow: true, settings: { circuitOpenAfter: 1000, disableAfter: 100000 } },
@@ -16,11 +25,11 @@ export const VARIANTS = [
 /** @param {import("../run.mjs").Context} ctx */
 export async function isolation({ runtime, ferry, receiver, cfg, log }) {
   const results = [];
-  for (const v of VARIANTS) {
+  for (const v of /** @type {any[]} */ ([...VARIANTS, ...(cfg.hang ? [HANG_VARIANT] : [])])) {
     const p = await createProject(ferry, `bench-iso-${v.key}-${runtime}`, v.settings);
     const neighbourPath = `/iso-${runtime}-${v.key}-neighbour`;
     const healthyPath = `/iso-${runtime}-${v.key}-healthy`;
-    receiver.route(neighbourPath, v.slow ? { status: 500, delayMs: 2000, body: "slow and failing" } : { status: 200 });
+    receiver.route(neighbourPath, v.hang ? { hang: true } : v.slow ? { status: 500, delayMs: 2000, body: "slow and failing" } : { status: 200 });
     receiver.route(healthyPath, { status: 200 });
     const neighbour = await createEndpoint(p, receiver.url(neighbourPath));
     await createEndpoint(p, receiver.url(healthyPath));
