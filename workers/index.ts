@@ -13,7 +13,8 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env, ctx) => handleDeliveryBatch(batch, env, ctx),
+  // Acks and retries are explicit per message, so the invocation context is not needed.
+  queue: (batch, env, _ctx) => handleDeliveryBatch(batch, env),
   // The sweeper, and a backstop for alert emails whose DO alarm was lost.
   scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env)])),
 } satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -9,13 +9,7 @@ import type { DeliveryMessage } from "../queue/delivery-queue";
 import { claimDeliveries, type ClaimedDelivery } from "./claim";
 import { deliver } from "./deliver";
 
-/**
- * How long a batch waits for its slowest sends before returning. Sends still running then finish under
- * `waitUntil`, so the next batch is not held behind a slow endpoint (their claims' leases still protect them).
- */
-export const BATCH_DEADLINE_MS = 500;
-
-export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): Promise<void> {
+export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const db = database(env);
   let claimed: ClaimedDelivery[];
   try {
@@ -28,12 +22,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   }
   // Unclaimed ids were duplicates, not yet due, or already done: their messages have nothing left to do.
   batch.ackAll();
-  const work = Promise.all(claimed.map((item) => deliverSafely(db, env, item)));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, BATCH_DEADLINE_MS)));
-  await Promise.race([work, deadline]);
-  clearTimeout(timer);
-  ctx.waitUntil(work);
+  await Promise.all(claimed.map((item) => deliverSafely(db, env, item)));
 }
 
 async function deliverSafely(db: Database, env: Env, item: ClaimedDelivery): Promise<void> {
