@@ -15,7 +15,13 @@ import { nextRetry } from "./schedule";
 
 const RESPONSE_EXCERPT_CHARS = 500;
 
-export async function deliver(db: Database, env: Env, item: ClaimedDelivery, options: { allowPrivateNetwork: boolean }): Promise<void> {
+export type DeliverOptions = {
+  allowPrivateNetwork: boolean;
+  /** True when the endpoint DO's slow lane is sending, rather than the queue consumer. */
+  inSlowLane?: boolean;
+};
+
+export async function deliver(db: Database, env: Env, item: ClaimedDelivery, options: DeliverOptions): Promise<void> {
   const { delivery, endpoint, project } = item;
   // Every write below is conditional on still holding this claim's lease.
   const owned = and(eq(deliveries.id, delivery.id), eq(deliveries.status, "sending"), eq(deliveries.leaseUntil, delivery.leaseUntil!));
@@ -30,6 +36,12 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
     // Held back by the circuit breaker or the rate limit: no attempt is used, the delivery just waits.
     await release({ status: delivery.attemptCount > 0 ? "retrying" : "queued", nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() });
     await enqueueLater(env, delivery.id, permit.retryAt);
+    return;
+  }
+  if (permit.slow && !options.inSlowLane) {
+    // Handed to the endpoint's slow lane, due now; if the lane loses it, the sweeper finds it again.
+    await release({ status: delivery.attemptCount > 0 ? "retrying" : "queued", nextAttemptAt: new Date(), enqueuedAt: new Date() });
+    await health.sendInSlowLane(delivery.id);
     return;
   }
 
@@ -58,7 +70,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
 
   await health.recordOutcome(
     endpoint.id,
-    { ...outcome, responseExcerpt: attempt.response?.body.slice(0, RESPONSE_EXCERPT_CHARS) ?? null, at: finishedAt.getTime() },
+    { ...outcome, responseExcerpt: attempt.response?.body.slice(0, RESPONSE_EXCERPT_CHARS) ?? null, at: finishedAt.getTime(), durationMs: attempt.durationMs },
     { circuitOpenAfter: project.circuitOpenAfter, disableAfter: project.disableAfter, disableAfterSeconds: project.disableAfterSeconds },
   );
   if (decision.kind === "exhausted") {

@@ -12,6 +12,8 @@ export type EndpointHealthSnapshot = {
   lastStatusCode: number | null;
   lastError: string | null;
   circuitReopensAt: string | null;
+  /** Its last attempt was slow, so its sends go through its own lane rather than the shared queue consumer. */
+  slow: boolean;
 };
 
 export function healthStub(env: Pick<Env, "ENDPOINT_HEALTH">, endpointId: string) {

@@ -1,9 +1,14 @@
 /**
  * @module The endpoint health Durable Object: one per endpoint (`idFromName(endpointId)`), asked by the
  * consumer before every send and told the outcome after it. It keeps counters and decisions in SQLite,
- * answers without waiting on the network, and leaves slow work (emails) to its alarm.
+ * answers without waiting on the network, and leaves slow work to its alarm: alert emails, and the sends of
+ * an endpoint that has become slow (the slow lane), which would otherwise hold up the queue consumer's batches.
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config";
+import { database } from "../db/client";
+import { claimDeliveries } from "../delivery/claim";
+import { deliver } from "../delivery/deliver";
 import { processAlerts } from "../alerts/outbox";
 import { recordDisabled, recordCircuitOpened } from "../alerts/record";
 import type { EndpointHealthSnapshot } from "./client";
@@ -11,6 +16,8 @@ import { HEALTHY, applyOutcome, permitSend, resetHealth, type HealthPolicy, type
 
 /** How soon the alarm tries again when D1 or MailChannels could not be reached. */
 const RETRY_ALARM_MS = 30_000;
+/** Slow-lane sends the alarm runs at once. */
+const SLOW_LANE_CONCURRENCY = 10;
 
 type Row = { state: string; endpoint_id: string | null; pending_disable: string | null };
 
@@ -25,6 +32,7 @@ export class EndpointHealth extends DurableObject<Env> {
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, endpoint_id TEXT, pending_disable TEXT)",
     );
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS slow_lane (delivery_id TEXT PRIMARY KEY)");
     const row = ctx.storage.sql.exec<Row>("SELECT state, endpoint_id, pending_disable FROM health WHERE id = 1").toArray()[0];
     this.state = row ? { ...HEALTHY, ...JSON.parse(row.state) } : { ...HEALTHY };
     this.endpointId = row?.endpoint_id ?? null;
@@ -51,6 +59,13 @@ export class EndpointHealth extends DurableObject<Env> {
     return this.snapshot();
   }
 
+  /** Takes a delivery into the slow lane; the alarm sends it through the ordinary delivery path. */
+  async sendInSlowLane(deliveryId: string): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO slow_lane (delivery_id) VALUES (?)", deliveryId);
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > Date.now()) await this.ctx.storage.setAlarm(Date.now());
+  }
+
   reset(): void {
     this.state = resetHealth(this.state);
     this.pendingDisable = null;
@@ -69,14 +84,37 @@ export class EndpointHealth extends DurableObject<Env> {
       lastStatusCode: s.lastStatusCode,
       lastError: s.lastError,
       circuitReopensAt: s.circuit === "open" && s.openedAt !== null ? iso(s.openedAt + s.cooldownMs) : null,
+      slow: s.slow,
     };
   }
 
   async alarm(): Promise<void> {
     if (this.pendingDisable) await this.disable(this.pendingDisable);
-    if (!this.endpointId) return;
-    const nextDue = await processAlerts(this.env, { endpointId: this.endpointId });
-    if (nextDue !== null) await this.ctx.storage.setAlarm(nextDue);
+    const moreInSlowLane = await this.workSlowLane();
+    const nextDue = this.endpointId ? await processAlerts(this.env, { endpointId: this.endpointId }) : null;
+    if (moreInSlowLane) await this.ctx.storage.setAlarm(Date.now());
+    else if (nextDue !== null) await this.ctx.storage.setAlarm(nextDue);
+  }
+
+  /** Sends a round of slow-lane deliveries; true when more are waiting. */
+  private async workSlowLane(): Promise<boolean> {
+    const ids = this.ctx.storage.sql
+      .exec<{ delivery_id: string }>("SELECT delivery_id FROM slow_lane LIMIT ?", SLOW_LANE_CONCURRENCY)
+      .toArray()
+      .map((row) => row.delivery_id);
+    if (ids.length === 0) return false;
+    const db = database(this.env);
+    // Claimed like any send, so a copy the sweeper re-queued meanwhile is not sent twice.
+    const claimed = await claimDeliveries(db, ids, Date.now());
+    await Promise.all(
+      claimed.map((item) =>
+        deliver(db, this.env, item, { allowPrivateNetwork: config(this.env).allowPrivateNetwork, inSlowLane: true }).catch((error) =>
+          console.error(JSON.stringify({ msg: "slow-lane delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) })),
+        ),
+      ),
+    );
+    for (const id of ids) this.ctx.storage.sql.exec("DELETE FROM slow_lane WHERE delivery_id = ?", id);
+    return this.ctx.storage.sql.exec("SELECT 1 FROM slow_lane LIMIT 1").toArray().length > 0;
   }
 
   /** Idempotent: D1 flips the endpoint once, and the alert's dedupe key names that one flip. */

@@ -9,11 +9,14 @@
  * - The endpoint is disabled when the streak reaches `disableAfter` failures *and* is older than
  *   `disableAfterSeconds`, or at once when it answers 410 Gone.
  * - `rateLimitPerSecond` is a token bucket holding one second of sends; a send over it waits, never fails.
+ * - An endpoint whose last attempt took `SLOW_SEND_MS` or more is slow: its sends go through the slow lane
+ *   (the DO's alarm) rather than the queue consumer, so they cannot hold a batch of other endpoints' sends.
  */
 export const BASE_COOLDOWN_MS = 60_000;
 export const MAX_COOLDOWN_MS = 15 * 60_000;
 /** Longer than a send can take (30 s timeout + bookkeeping), so a lost probe frees the circuit again. */
 export const PROBE_LEASE_MS = 90_000;
+export const SLOW_SEND_MS = 5_000;
 
 export type CircuitState = "closed" | "open" | "half_open";
 
@@ -25,6 +28,7 @@ export type HealthState = {
   lastStatusCode: number | null;
   lastError: string | null;
   lastResponseExcerpt: string | null;
+  slow: boolean;
   circuit: CircuitState;
   openedAt: number | null;
   cooldownMs: number;
@@ -41,6 +45,7 @@ export const HEALTHY: HealthState = {
   lastStatusCode: null,
   lastError: null,
   lastResponseExcerpt: null,
+  slow: false,
   circuit: "closed",
   openedAt: null,
   cooldownMs: BASE_COOLDOWN_MS,
@@ -49,7 +54,7 @@ export const HEALTHY: HealthState = {
   tokensAt: null,
 };
 
-export type SendPermit = { allow: true; probe: boolean } | { allow: false; reason: "circuit_open" | "rate_limited"; retryAt: number };
+export type SendPermit = { allow: true; probe: boolean; slow: boolean } | { allow: false; reason: "circuit_open" | "rate_limited"; retryAt: number };
 
 export function permitSend(state: HealthState, input: { now: number; rateLimitPerSecond: number | null; random?: () => number }): { state: HealthState; permit: SendPermit } {
   const { now, rateLimitPerSecond, random = Math.random } = input;
@@ -76,17 +81,18 @@ export function permitSend(state: HealthState, input: { now: number; rateLimitPe
     next = { ...next, tokens: tokens - 1, tokensAt: now };
   }
   if (probe) next = { ...next, circuit: "half_open", probeUntil: now + PROBE_LEASE_MS };
-  return { state: next, permit: { allow: true, probe } };
+  return { state: next, permit: { allow: true, probe, slow: state.slow } };
 }
 
-export type Outcome = { ok: boolean; statusCode: number | null; error: string | null; responseExcerpt: string | null; gone: boolean; at: number };
+export type Outcome = { ok: boolean; statusCode: number | null; error: string | null; responseExcerpt: string | null; gone: boolean; at: number; durationMs: number };
 export type HealthPolicy = { circuitOpenAfter: number; disableAfter: number; disableAfterSeconds: number };
 export type OutcomeEffects = { circuitOpened: boolean; disableReason: string | null };
 
 export function applyOutcome(state: HealthState, outcome: Outcome, policy: HealthPolicy): { state: HealthState; effects: OutcomeEffects } {
+  const slow = outcome.durationMs >= SLOW_SEND_MS;
   if (outcome.ok) {
     return {
-      state: { ...state, ...closedCircuit, consecutiveFailures: 0, failingSince: null, lastSuccessAt: outcome.at, lastStatusCode: outcome.statusCode },
+      state: { ...state, ...closedCircuit, slow, consecutiveFailures: 0, failingSince: null, lastSuccessAt: outcome.at, lastStatusCode: outcome.statusCode },
       effects: { circuitOpened: false, disableReason: null },
     };
   }
@@ -98,6 +104,7 @@ export function applyOutcome(state: HealthState, outcome: Outcome, policy: Healt
     lastStatusCode: outcome.statusCode,
     lastError: outcome.error,
     lastResponseExcerpt: outcome.responseExcerpt,
+    slow,
   };
   let circuitOpened = false;
   if (state.circuit === "half_open") {

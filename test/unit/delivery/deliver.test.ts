@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, createEndpoint, createProject, eventually, fakeReceivers, sendEvent } from "../helpers";
+import { client, createEndpoint, createProject, eventually, fakeReceivers, sendEvent, sleep } from "../helpers";
 
 // One fake network for the whole file: every test uses its own receiver host, so the tests run concurrently.
 let receivers: ReturnType<typeof fakeReceivers>;
@@ -184,5 +184,33 @@ describe.concurrent("what labels and ends an attempt", { timeout: 25_000 }, () =
     expect(failed.attempts[0]).toMatchObject({ response: null });
     expect(failed.attempts[0].error).toMatch(/could not be signed/);
     expect(receivers.requests("https://unsignable.example.com/")).toHaveLength(0);
+  });
+});
+
+describe("the slow lane", { timeout: 40_000 }, () => {
+  it("sends to an endpoint that has become slow from its DO, so the queue's next batch is not held behind it", async () => {
+    receivers.on("https://slow-lane.example.com/", async (_, n) => {
+      await new Promise((resolve) => setTimeout(resolve, n === 1 ? 5_200 : 8_000));
+      return new Response("slow but fine");
+    });
+    receivers.on("https://quick-lane.example.com/", () => new Response("ok"));
+    const { call, endpoint, send, until, project } = await setup("https://slow-lane.example.com/hook");
+    const quick = await createEndpoint(project.apiKey, { url: "https://quick-lane.example.com/hook", eventTypes: ["quick.test"] });
+    await call("PATCH", `/endpoints/${endpoint.id}`, { eventTypes: ["retry.test"] });
+
+    // The first send is made by the consumer and takes over 5 s: from then on the endpoint is slow.
+    await until(await send(), (d) => d.status === "succeeded", 15_000);
+    expect((await call("GET", `/endpoints/${endpoint.id}`)).body.health.slow).toBe(true);
+
+    const slowId = await send();
+    await sleep(1_500);
+    const sentAt = Date.now();
+    const quickId = (await sendEvent(project.apiKey, { eventType: "quick.test", payload: {} })).deliveries[0].id;
+    await until(quickId, (d) => d.status === "succeeded", 10_000);
+    // Behind an 8 s send in the consumer's batch this would take over 6 s.
+    expect(Date.now() - sentAt).toBeLessThan(4_000);
+    expect(quick.id).toBeTruthy();
+    const slow = await until(slowId, (d) => d.status === "succeeded", 20_000);
+    expect(slow.attempts).toHaveLength(1);
   });
 });

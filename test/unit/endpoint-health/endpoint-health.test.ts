@@ -11,7 +11,7 @@ import type { Outcome } from "../../../workers/endpoint-health/policy";
 import { api, createEndpoint, createProject, env, eventually } from "../helpers";
 
 const policy = { circuitOpenAfter: 2, disableAfter: 3, disableAfterSeconds: 0 };
-const failure = (extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "db down", gone: false, at: Date.now(), ...extra });
+const failure = (extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "db down", gone: false, at: Date.now(), durationMs: 20, ...extra });
 
 /** A project with alert emails, an endpoint, and `pending` deliveries to it that are waiting for a retry. */
 async function seed(pending = 2) {

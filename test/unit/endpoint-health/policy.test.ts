@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { BASE_COOLDOWN_MS, HEALTHY, MAX_COOLDOWN_MS, PROBE_LEASE_MS, applyOutcome, permitSend, type HealthState, type Outcome } from "../../../workers/endpoint-health/policy";
 
 const policy = { circuitOpenAfter: 3, disableAfter: 5, disableAfterSeconds: 3600 };
-const fail = (at: number, extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "boom", gone: false, at, ...extra });
-const success = (at: number): Outcome => ({ ok: true, statusCode: 200, error: null, responseExcerpt: "ok", gone: false, at });
+const fail = (at: number, extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "boom", gone: false, at, durationMs: 20, ...extra });
+const success = (at: number): Outcome => ({ ok: true, statusCode: 200, error: null, responseExcerpt: "ok", gone: false, at, durationMs: 20 });
 
 function failTimes(state: HealthState, times: number, start: number, step = 1000) {
   let effects = { circuitOpened: false, disableReason: null as string | null };
@@ -42,13 +42,13 @@ describe("circuit breaker", () => {
 
     const probeTime = 2000 + BASE_COOLDOWN_MS;
     const probe = permitSend(open, { now: probeTime, rateLimitPerSecond: null, random: () => 0 });
-    expect(probe.permit).toEqual({ allow: true, probe: true });
+    expect(probe.permit).toEqual({ allow: true, probe: true, slow: false });
     expect(probe.state.circuit).toBe("half_open");
 
     const second = permitSend(probe.state, { now: probeTime + 10, rateLimitPerSecond: null, random: () => 0 });
     expect(second.permit).toMatchObject({ allow: false, reason: "circuit_open", retryAt: probeTime + PROBE_LEASE_MS });
     // A probe whose outcome never arrives frees the circuit when its lease lapses.
-    expect(permitSend(probe.state, { now: probeTime + PROBE_LEASE_MS + 1, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: true });
+    expect(permitSend(probe.state, { now: probeTime + PROBE_LEASE_MS + 1, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: true, slow: false });
   });
 
   it("a failed probe re-opens with a doubled cool-down, capped at 15 minutes", () => {
@@ -69,7 +69,7 @@ describe("circuit breaker", () => {
     state = permitSend(state, { now: 2000 + BASE_COOLDOWN_MS, rateLimitPerSecond: null }).state;
     state = applyOutcome(state, success(2000 + BASE_COOLDOWN_MS + 50), policy).state;
     expect(state).toMatchObject({ circuit: "closed", consecutiveFailures: 0, cooldownMs: BASE_COOLDOWN_MS, probeUntil: null });
-    expect(permitSend(state, { now: 2000 + BASE_COOLDOWN_MS + 60, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: false });
+    expect(permitSend(state, { now: 2000 + BASE_COOLDOWN_MS + 60, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: false, slow: false });
   });
 });
 
@@ -110,5 +110,16 @@ describe("token bucket", () => {
     const held = permitSend({ ...open, tokens: 1, tokensAt: 2000 }, { now: 2001, rateLimitPerSecond: 1 });
     expect(held.permit.allow).toBe(false);
     expect(held.state.tokens).toBe(1);
+  });
+});
+
+describe("slow endpoints", () => {
+  it("an attempt of 5 s or more marks the endpoint slow until a quicker attempt", () => {
+    let { state } = applyOutcome(HEALTHY, { ...success(1000), durationMs: 5000 }, policy);
+    expect(permitSend(state, { now: 2000, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: false, slow: true });
+    ({ state } = applyOutcome(state, fail(3000, { durationMs: 15_000, error: "timed out after 15000 ms" }), policy));
+    expect(state.slow).toBe(true);
+    ({ state } = applyOutcome(state, { ...success(4000), durationMs: 4999 }, policy));
+    expect(state.slow).toBe(false);
   });
 });

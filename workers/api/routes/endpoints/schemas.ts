@@ -50,6 +50,7 @@ const HealthOut = z
     consecutiveFailures: z.number().int(),
     failingSince: z.string().nullable(),
     circuitReopensAt: z.string().nullable().openapi({ description: "When an open circuit lets a probe through" }),
+    slow: z.boolean().openapi({ description: "Its last attempt took 5 s or more: its sends run in a lane of their own" }),
     lastSuccessAt: z.string().nullable(),
     lastFailureAt: z.string().nullable(),
     lastStatusCode: z.number().int().nullable(),
