@@ -31,7 +31,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   if (endpoint.status === "disabled") return void (await release({ status: "paused" }));
 
   const health = healthStub(env, endpoint.id);
-  const permit = await health.beforeSend(endpoint.id, endpoint.rateLimitPerSecond);
+  const permit = await health.beforeSend(endpoint.id, endpoint.rateLimitPerSecond, options.inSlowLane);
   if (!permit.allow) {
     // Held back by the circuit breaker or the rate limit: no attempt is used, the delivery just waits.
     await release({ status: delivery.attemptCount > 0 ? "retrying" : "queued", nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() });

@@ -39,8 +39,8 @@ export class EndpointHealth extends DurableObject<Env> {
     this.pendingDisable = row?.pending_disable ?? null;
   }
 
-  beforeSend(endpointId: string, rateLimitPerSecond: number | null, now = Date.now()): SendPermit {
-    const { state, permit } = permitSend(this.state, { now, rateLimitPerSecond });
+  beforeSend(endpointId: string, rateLimitPerSecond: number | null, inSlowLane = false): SendPermit {
+    const { state, permit } = permitSend(this.state, { now: Date.now(), rateLimitPerSecond, inSlowLane });
     this.endpointId = endpointId;
     if (state !== this.state) {
       this.state = state;

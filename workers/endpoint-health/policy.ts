@@ -56,13 +56,18 @@ export const HEALTHY: HealthState = {
 
 export type SendPermit = { allow: true; probe: boolean; slow: boolean } | { allow: false; reason: "circuit_open" | "rate_limited"; retryAt: number };
 
-export function permitSend(state: HealthState, input: { now: number; rateLimitPerSecond: number | null; random?: () => number }): { state: HealthState; permit: SendPermit } {
-  const { now, rateLimitPerSecond, random = Math.random } = input;
+export function permitSend(
+  state: HealthState,
+  input: { now: number; rateLimitPerSecond: number | null; inSlowLane?: boolean; random?: () => number },
+): { state: HealthState; permit: SendPermit } {
+  const { now, rateLimitPerSecond, inSlowLane = false, random = Math.random } = input;
   let probe = false;
   if (state.circuit === "open" && now < state.openedAt! + state.cooldownMs) {
     // Spread the waiting deliveries over a tenth of the cool-down so they do not return all at once.
     return { state, permit: { allow: false, reason: "circuit_open", retryAt: state.openedAt! + state.cooldownMs + Math.round(random() * state.cooldownMs * 0.1) } };
   }
+  // The slow lane asks again before it sends: handing over spends neither a token nor the half-open probe.
+  if (state.slow && !inSlowLane) return { state, permit: { allow: true, probe: false, slow: true } };
   if (state.circuit !== "closed") {
     if (state.probeUntil !== null && state.probeUntil > now) {
       return { state, permit: { allow: false, reason: "circuit_open", retryAt: state.probeUntil + Math.round(random() * 5000) } };

@@ -123,3 +123,21 @@ describe("slow endpoints", () => {
     expect(state.slow).toBe(false);
   });
 });
+
+describe("handing over to the slow lane", () => {
+  it("spends neither a token nor the half-open probe; the lane's own request does", () => {
+    const slowAndOpen = { ...failTimes(HEALTHY, 3, 0).state, slow: true };
+    const reopen = 2000 + BASE_COOLDOWN_MS;
+    const handOver = permitSend({ ...slowAndOpen, tokens: 1, tokensAt: reopen }, { now: reopen, rateLimitPerSecond: 1 });
+    expect(handOver.permit).toEqual({ allow: true, probe: false, slow: true });
+    expect(handOver.state).toMatchObject({ circuit: "open", probeUntil: null, tokens: 1 });
+    const lane = permitSend(handOver.state, { now: reopen, rateLimitPerSecond: 1, inSlowLane: true });
+    expect(lane.permit).toEqual({ allow: true, probe: true, slow: true });
+    expect(lane.state).toMatchObject({ circuit: "half_open", tokens: 0 });
+  });
+
+  it("still holds sends back while the circuit cools down", () => {
+    const slowAndOpen = { ...failTimes(HEALTHY, 3, 0).state, slow: true };
+    expect(permitSend(slowAndOpen, { now: 3000, rateLimitPerSecond: null }).permit.allow).toBe(false);
+  });
+});
