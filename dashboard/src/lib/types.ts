@@ -40,6 +40,8 @@ export interface EndpointHealth {
   lastError: string | null;
   /** When an open circuit lets the next probe through. */
   circuitReopensAt?: string | null;
+  /** Its last attempt took 5 s or more, so its sends run in a lane of their own. */
+  slow?: boolean;
 }
 
 export interface Endpoint {
