@@ -14,6 +14,8 @@ import { endpointRoutes } from "./routes/endpoints/index";
 import { eventRoutes } from "./routes/events";
 import { adminProjects, currentProject } from "./routes/projects";
 import { alertRoutes } from "./routes/alerts";
+import { applicationRoutes } from "./routes/applications";
+import { portalSessionRoutes, publicPortalRoutes } from "./routes/portal";
 import { statsRoutes } from "./routes/stats";
 import { VERSION } from "../version";
 
@@ -57,8 +59,9 @@ export function createApp() {
     servers: [{ url: "/api/v1" }],
   });
   v1.route("/projects", adminProjects);
+  v1.route("/", publicPortalRoutes);
   v1.use("*", apiKeyAuth({ scope: "project" }));
-  for (const routes of [currentProject, endpointRoutes, eventRoutes, deliveryRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
+  for (const routes of [currentProject, applicationRoutes, portalSessionRoutes, endpointRoutes, eventRoutes, deliveryRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
   app.route("/api/v1", v1);
   return app;
 }

@@ -7,10 +7,13 @@ import type { MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { database, type Database } from "../db/client";
 import { apiKeys, projects } from "../db/schema";
+import { isPortalToken } from "../portal/capability";
 import type { AppEnv } from "./env";
+import { checkPortalRoute, verifiedPortalClaims, type PortalGrant } from "./portal-scope";
 import { Problem } from "./problem";
 
-export type Principal = { kind: "admin" } | { kind: "project"; projectId: string; viaAdmin: boolean };
+/** `portal`: a customer's portal session, confined to one application of the project. */
+export type Principal = { kind: "admin" } | { kind: "project"; projectId: string; viaAdmin: boolean; portal?: PortalGrant };
 export type AuthVariables = { principal: Principal };
 
 /** Admins act on one project by naming it in this header. */
@@ -40,6 +43,14 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
     const header = c.req.header("authorization") ?? "";
     const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
     if (!token) throw new Problem("unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
+
+    if (options.scope === "project" && isPortalToken(token, "session")) {
+      const claims = await verifiedPortalClaims(database(c.env), token, "session");
+      const portal = { applicationId: claims.applicationId, readOnly: claims.readOnly };
+      checkPortalRoute(portal, c.req.method, c.req.path.replace(/^\/api\/v1/, ""));
+      c.set("principal", { kind: "project", projectId: claims.projectId, viaAdmin: false, portal });
+      return next();
+    }
 
     const isAdmin = c.env.ADMIN_TOKEN ? await timingSafeEqual(token, c.env.ADMIN_TOKEN) : false;
     if (options.scope === "admin") {

@@ -42,6 +42,13 @@ export const ListQuery = z.object({
   cursor: z.string().max(64).optional(),
 });
 
+export const ApplicationQuery = z
+  .string()
+  .min(1)
+  .max(256)
+  .optional()
+  .openapi({ description: "Only what concerns this application (its id or uid)" });
+
 export const TimeRangeQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),

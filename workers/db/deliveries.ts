@@ -10,6 +10,7 @@ import { attempts, deliveries, endpoints, events, type DeliveryStatus } from "./
 export type DeliveryFilter = {
   status?: DeliveryStatus;
   endpointId?: string;
+  applicationId?: string;
   eventId?: string;
   eventType?: string;
   since?: Date;
@@ -21,6 +22,7 @@ function matching(projectId: string, filter: DeliveryFilter): SQL | undefined {
     eq(deliveries.projectId, projectId),
     filter.status ? eq(deliveries.status, filter.status) : undefined,
     filter.endpointId ? eq(deliveries.endpointId, filter.endpointId) : undefined,
+    filter.applicationId ? eq(deliveries.applicationId, filter.applicationId) : undefined,
     filter.eventId ? eq(deliveries.eventId, filter.eventId) : undefined,
     filter.eventType ? eq(deliveries.eventType, filter.eventType) : undefined,
     idRange(deliveries.id, "delivery", filter.since, filter.until),
@@ -58,11 +60,15 @@ export async function findDeliveryWithAttempts(db: Database, projectId: string, 
 /** Nobody may be mid-send on a delivery being reset; a live lease means the consumer still owns it. */
 const notBeingSent = (now: Date) => or(ne(deliveries.status, "sending"), lt(deliveries.leaseUntil, now));
 
-type ResendScope = { ids: string[] } | { filter: DeliveryFilter };
+/** `applicationId` with `ids`: only those of the ids that belong to it (a portal session's resend). */
+type ResendScope = { ids: string[]; applicationId?: string } | { filter: DeliveryFilter };
 
 /** What a resend may touch: not paused (its endpoint is disabled) and not in the middle of a send. */
 function resendable(projectId: string, where: ResendScope, now: Date) {
-  const scope = "ids" in where ? and(eq(deliveries.projectId, projectId), inArray(deliveries.id, where.ids)) : matching(projectId, where.filter);
+  const scope =
+    "ids" in where
+      ? and(eq(deliveries.projectId, projectId), inArray(deliveries.id, where.ids), where.applicationId ? eq(deliveries.applicationId, where.applicationId) : undefined)
+      : matching(projectId, where.filter);
   return and(scope, notBeingSent(now), ne(deliveries.status, "paused"));
 }
 

@@ -18,11 +18,18 @@ export async function findEndpoint(db: Database, projectId: string, endpointId: 
 }
 
 /** The project's webhook endpoints; its meta endpoint is reached through the project settings. */
-export async function listEndpoints(db: Database, projectId: string, page: { limit: number; cursor?: string }) {
+export async function listEndpoints(db: Database, projectId: string, page: { limit: number; cursor?: string; applicationId?: string }) {
   const rows = await db
     .select()
     .from(endpoints)
-    .where(and(live(projectId), eq(endpoints.role, "webhook"), page.cursor ? lt(endpoints.id, page.cursor) : undefined))
+    .where(
+      and(
+        live(projectId),
+        eq(endpoints.role, "webhook"),
+        page.applicationId ? eq(endpoints.applicationId, page.applicationId) : undefined,
+        page.cursor ? lt(endpoints.id, page.cursor) : undefined,
+      ),
+    )
     .orderBy(desc(endpoints.id))
     .limit(page.limit + 1)
     .all();

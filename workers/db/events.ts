@@ -10,6 +10,7 @@ export type EventFilter = {
   eventType?: string;
   status?: DeliveryStatus;
   endpointId?: string;
+  applicationId?: string;
   since?: Date;
   until?: Date;
   /** An event id or an idempotency key, matched exactly. */
@@ -38,11 +39,12 @@ export async function listEvents(db: Database, projectId: string, filter: EventF
         )
       : undefined;
   return db
-    .select({ id: events.id, eventType: events.eventType, idempotencyKey: events.idempotencyKey, createdAt: events.createdAt })
+    .select({ id: events.id, eventType: events.eventType, applicationId: events.applicationId, idempotencyKey: events.idempotencyKey, createdAt: events.createdAt })
     .from(events)
     .where(
       and(
         eq(events.projectId, projectId),
+        filter.applicationId ? eq(events.applicationId, filter.applicationId) : undefined,
         filter.eventType ? eq(events.eventType, filter.eventType) : undefined,
         filter.search ? or(eq(events.id, filter.search), eq(events.idempotencyKey, filter.search)) : undefined,
         idRange(events.id, "event", filter.since, filter.until),
@@ -55,9 +57,15 @@ export async function listEvents(db: Database, projectId: string, filter: EventF
     .all();
 }
 
-/** Event types the project has sent, for filter suggestions. */
-export async function eventTypes(db: Database, projectId: string, limit: number): Promise<string[]> {
-  const rows = await db.selectDistinct({ eventType: events.eventType }).from(events).where(eq(events.projectId, projectId)).orderBy(events.eventType).limit(limit).all();
+/** Event types the project (or one application) has been sent: filter suggestions and the portal's catalog. */
+export async function eventTypes(db: Database, projectId: string, limit: number, applicationId?: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ eventType: events.eventType })
+    .from(events)
+    .where(and(eq(events.projectId, projectId), applicationId ? eq(events.applicationId, applicationId) : undefined))
+    .orderBy(events.eventType)
+    .limit(limit)
+    .all();
   return rows.map((row) => row.eventType);
 }
 

@@ -7,6 +7,7 @@ const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 export const ID_PREFIXES = {
   project: "prj",
   apiKey: "key",
+  application: "app",
   endpoint: "ep",
   event: "evt",
   delivery: "dlv",

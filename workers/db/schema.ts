@@ -35,10 +35,20 @@ export const projects = sqliteTable("projects", {
    * so they travel the same signed delivery path as every other webhook.
    */
   metaEndpointId: text("meta_endpoint_id"),
+  /** How the customer portal looks and which sites may frame it; null = Ferry's defaults, framed by nobody. */
+  portal: text("portal", { mode: "json" }).$type<PortalSettings | null>(),
   createdAt,
   updatedAt,
 });
 export type Project = typeof projects.$inferSelect;
+
+export type PortalSettings = {
+  brandName: string | null;
+  logoUrl: string | null;
+  primaryColor: string | null;
+  /** Origins allowed to embed the portal in an iframe: the CSP `frame-ancestors` of portal pages. */
+  allowedOrigins: string[];
+};
 
 /** A key is shown once; only its SHA-256 is stored. `prefix` lets people tell keys apart. */
 export const apiKeys = sqliteTable(
@@ -63,6 +73,44 @@ export const apiKeys = sqliteTable(
 );
 export type ApiKey = typeof apiKeys.$inferSelect;
 
+/**
+ * One of a project's customers (Svix's "application"): its endpoints get only the events sent to it, and its
+ * portal links open a view of it alone. `uid` is the sender's own id for the customer.
+ * Soft-deleted, so the events and deliveries that point at it keep their meaning.
+ */
+export const applications = sqliteTable(
+  "applications",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    uid: text("uid"),
+    name: text("name").notNull(),
+    /** Record<string, string>: the sender's own labels. */
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    /** The rate limit an endpoint created in it without one of its own starts with. */
+    rateLimitPerSecond: integer("rate_limit_per_second"),
+    /**
+     * HMAC key of its portal links and sessions. Revoking the links replaces it, which ends every session
+     * they opened: every portal request is verified against the current key.
+     */
+    portalKey: text("portal_key").notNull(),
+    deletedAt: integer("deleted_at", { mode: "timestamp_ms" }),
+    createdAt,
+    updatedAt,
+  },
+  (t) => [
+    // The application list, newest first.
+    index("applications_project_id_id_idx").on(t.projectId, t.id),
+    // `/applications/<uid>` lookups; a deleted application's uid may be used again.
+    uniqueIndex("applications_project_id_uid_unique_idx")
+      .on(t.projectId, t.uid)
+      .where(sql`${t.uid} is not null and ${t.deletedAt} is null`),
+  ],
+);
+export type Application = typeof applications.$inferSelect;
+
 /** A signing secret; expired ones stop signing once `expiresAt` has passed (rotation overlap). */
 export type EndpointSecret = { value: string; createdAt: number; expiresAt: number | null };
 
@@ -75,6 +123,8 @@ export const endpoints = sqliteTable(
       .references(() => projects.id, { onDelete: "cascade" }),
     url: text("url").notNull(),
     role: text("role", { enum: ENDPOINT_ROLES }).notNull().default("webhook"),
+    /** The customer it belongs to; null = the project's own endpoint, which gets events sent to no application. */
+    applicationId: text("application_id").references(() => applications.id),
     description: text("description").notNull().default(""),
     /** string[]; empty = every event type. */
     eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
@@ -95,6 +145,8 @@ export const endpoints = sqliteTable(
   (t) => [
     // Fan-out at ingest and the endpoint list.
     index("endpoints_project_id_idx").on(t.projectId, t.id),
+    // Fan-out of an application's events and its endpoint list.
+    index("endpoints_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
   ],
 );
 export type Endpoint = typeof endpoints.$inferSelect;
@@ -108,6 +160,8 @@ export const events = sqliteTable(
       .notNull()
       .references(() => projects.id, { onDelete: "cascade" }),
     eventType: text("event_type").notNull(),
+    /** The application it was sent to; it fans out to that application's endpoints only. */
+    applicationId: text("application_id"),
     body: text("body").notNull(),
     idempotencyKey: text("idempotency_key"),
     createdAt,
@@ -116,6 +170,8 @@ export const events = sqliteTable(
     // The event list, newest first, optionally by type.
     index("events_project_id_id_idx").on(t.projectId, t.id),
     index("events_project_id_event_type_id_idx").on(t.projectId, t.eventType, t.id),
+    // An application's event list (and its portal's).
+    index("events_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
     uniqueIndex("events_project_id_idempotency_key_unique_idx")
       .on(t.projectId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
@@ -142,6 +198,8 @@ export const deliveries = sqliteTable(
       .references(() => endpoints.id, { onDelete: "cascade" }),
     /** Copied from the event so delivery lists filter by type without a join. */
     eventType: text("event_type").notNull(),
+    /** Copied from the endpoint, so an application's deliveries are listed (and a portal scoped) without a join. */
+    applicationId: text("application_id"),
     status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
     /** Every attempt ever made; attempt numbers keep counting up across resends. */
     attemptCount: integer("attempt_count").notNull().default(0),
@@ -164,6 +222,8 @@ export const deliveries = sqliteTable(
     index("deliveries_project_id_id_idx").on(t.projectId, t.id),
     index("deliveries_project_id_status_id_idx").on(t.projectId, t.status, t.id),
     index("deliveries_project_id_endpoint_id_id_idx").on(t.projectId, t.endpointId, t.id),
+    // An application's delivery list (and its portal's).
+    index("deliveries_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
     index("deliveries_event_id_idx").on(t.eventId),
     // The sweeper: due rows by status and time, across projects.
     index("deliveries_status_next_attempt_at_idx").on(t.status, t.nextAttemptAt),

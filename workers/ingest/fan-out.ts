@@ -2,8 +2,9 @@
  * @module Fan-out in SQL: one `INSERT … SELECT … FROM endpoints` writes a delivery for every endpoint an
  * event goes to, in the same D1 batch as the event, so ingest reads nothing before it writes.
  *
- * Rules: the named endpoints when `endpointIds` is given; otherwise every webhook endpoint of the project
- * whose filter takes the type — an empty filter takes every type, `invoice.*` takes `invoice.paid` and
+ * Rules: only endpoints of the event's application (an event sent to no application: only endpoints of none),
+ * whatever else is asked — an application's events never reach another's endpoint. Of those, the named
+ * endpoints when `endpointIds` is given; otherwise every webhook endpoint whose filter takes the type — an empty filter takes every type, `invoice.*` takes `invoice.paid` and
  * `invoice.line.added`. A disabled endpoint gets its delivery `paused`; a deleted one gets none.
  */
 import { getTableColumns, sql, type SQL } from "drizzle-orm";
@@ -11,14 +12,22 @@ import type { Database } from "../db/client";
 import { idFloor } from "../db/ids";
 import { deliveries, endpoints, type Delivery } from "../db/schema";
 
-export type FanOut = { projectId: string; eventId: string; eventType: string; endpointIds?: readonly string[]; now: number };
+export type FanOut = {
+  projectId: string;
+  eventId: string;
+  eventType: string;
+  applicationId: string | null;
+  endpointIds?: readonly string[];
+  now: number;
+};
 export type FannedDelivery = Pick<Delivery, "id" | "endpointId" | "status">;
 
 /**
  * Delivery ids are built in SQL: the id's time part from `now`, then 16 random hex digits (hex digits are
  * Crockford base32 digits), so they keep the format and the time order of every other id.
  */
-export function insertDeliveries(db: Database, { projectId, eventId, eventType, endpointIds, now }: FanOut) {
+export function insertDeliveries(db: Database, { projectId, eventId, eventType, applicationId, endpointIds, now }: FanOut) {
+  const sameApplication = applicationId === null ? sql`e.application_id is null` : sql`e.application_id = ${applicationId}`;
   const subscribed = endpointIds
     ? sql`e.id in (select value from json_each(${JSON.stringify(endpointIds)}))`
     : sql`e.role = 'webhook' and (json_array_length(e.event_types) = 0 or exists (
@@ -32,6 +41,7 @@ export function insertDeliveries(db: Database, { projectId, eventId, eventType, 
     eventId: sql`${eventId}`,
     endpointId: sql`e.id`,
     eventType: sql`${eventType}`,
+    applicationId: sql`e.application_id`,
     status: sql`case e.status when 'active' then 'queued' else 'paused' end`,
     attemptCount: sql`0`,
     scheduleStep: sql`0`,
@@ -52,7 +62,7 @@ export function insertDeliveries(db: Database, { projectId, eventId, eventType, 
       sql`select ${sql.join(
         columns.map((column) => values[column]),
         sql`, `,
-      )} from ${endpoints} e where e.project_id = ${projectId} and e.deleted_at is null and ${subscribed}`,
+      )} from ${endpoints} e where e.project_id = ${projectId} and e.deleted_at is null and ${sameApplication} and ${subscribed}`,
     )
     .returning({ id: deliveries.id, endpointId: deliveries.endpointId, status: deliveries.status });
 }

@@ -13,6 +13,8 @@ export type EventInput = {
   eventType: string;
   payload: unknown;
   idempotencyKey?: string;
+  /** The application's id (already resolved from a uid); it fans out to that application's endpoints only. */
+  applicationId?: string;
   endpointIds?: string[];
 };
 
@@ -57,6 +59,7 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
       id: newId("event", now),
       projectId,
       eventType: input.eventType,
+      applicationId: input.applicationId ?? null,
       body: webhookBody(input.eventType, new Date(now), input.payload),
       idempotencyKey: input.idempotencyKey ?? null,
       createdAt: new Date(now),
@@ -64,7 +67,7 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
     results.push({ created: true, event, deliveries: [] });
     statements.push(
       db.insert(events).values(event),
-      insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, endpointIds: input.endpointIds, now }),
+      insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, applicationId: event.applicationId, endpointIds: input.endpointIds, now }),
     );
   }
   if (statements.length === 0) return results;

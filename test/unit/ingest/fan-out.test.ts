@@ -26,7 +26,7 @@ async function fanOut(eventType: string, filters: string[][], options: { endpoin
   }
   const eventId = newId("event");
   await db.insert(events).values({ id: eventId, projectId: project.id, eventType, body: "{}", idempotencyKey: null, createdAt: new Date(now) });
-  const rows = await insertDeliveries(db, { projectId: project.id, eventId, eventType, endpointIds: options.endpointIds?.(ids), now });
+  const rows = await insertDeliveries(db, { projectId: project.id, eventId, eventType, applicationId: null, endpointIds: options.endpointIds?.(ids), now });
   return { ids, rows, matched: ids.map((id) => rows.some((row) => row.endpointId === id)) };
 }
 

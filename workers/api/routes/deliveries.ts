@@ -6,9 +6,10 @@ import { database } from "../../db/client";
 import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, type DeliveryFilter } from "../../db/deliveries";
 import { DELIVERY_STATUSES, type Attempt, type Delivery } from "../../db/schema";
 import { enqueueDeliveries } from "../../queue/delivery-queue";
-import { projectIdOf } from "../auth";
+import { projectIdOf, type Principal } from "../auth";
+import { applicationFilter, portalGrantOf, requireInScope } from "../scope";
 import type { AppEnv } from "../env";
-import { IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
+import { ApplicationQuery, IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, notFound } from "../problem";
 
 export const DeliveryOut = z
@@ -17,6 +18,7 @@ export const DeliveryOut = z
     eventId: z.string(),
     endpointId: z.string(),
     endpointUrl: z.string(),
+    applicationId: z.string().nullable(),
     eventType: z.string(),
     status: z.enum(DELIVERY_STATUSES),
     attemptCount: z.number().int(),
@@ -48,6 +50,7 @@ export function deliveryOut(delivery: Delivery, endpointUrl: string): z.infer<ty
     eventId: delivery.eventId,
     endpointId: delivery.endpointId,
     endpointUrl,
+    applicationId: delivery.applicationId,
     eventType: delivery.eventType,
     status: delivery.status,
     attemptCount: delivery.attemptCount,
@@ -74,16 +77,20 @@ const attemptOut = (attempt: Attempt, body: string): z.infer<typeof AttemptOut> 
 const DeliveryFilterQuery = z.object({
   status: z.enum(DELIVERY_STATUSES).optional(),
   endpointId: z.string().max(64).optional(),
+  application: ApplicationQuery,
   eventId: z.string().max(64).optional(),
   eventType: z.string().max(200).optional(),
   ...TimeRangeQuery.shape,
 });
 
-const toFilter = (query: z.infer<typeof DeliveryFilterQuery>): DeliveryFilter => ({
-  ...query,
-  since: query.since ? new Date(query.since) : undefined,
-  until: query.until ? new Date(query.until) : undefined,
-});
+async function toFilter(env: Env, principal: Principal, { application, ...query }: z.infer<typeof DeliveryFilterQuery>): Promise<DeliveryFilter> {
+  return {
+    ...query,
+    applicationId: await applicationFilter(env, principal, application),
+    since: query.since ? new Date(query.since) : undefined,
+    until: query.until ? new Date(query.until) : undefined,
+  };
+}
 
 export const deliveryRoutes = new OpenAPIHono<AppEnv>();
 
@@ -99,7 +106,8 @@ deliveryRoutes.openapi(
   }),
   async (c) => {
     const { limit, cursor, ...filter } = c.req.valid("query");
-    const rows = await listDeliveries(database(c.env), projectIdOf(c.get("principal")), toFilter(filter), { limit, cursor });
+    const principal = c.get("principal");
+    const rows = await listDeliveries(database(c.env), projectIdOf(principal), await toFilter(c.env, principal, filter), { limit, cursor });
     const { items, nextCursor } = pageOf(rows, limit, (row) => row.delivery.id);
     return c.json({ data: items.map((row) => deliveryOut(row.delivery, row.endpointUrl)), nextCursor }, 200);
   },
@@ -118,6 +126,7 @@ deliveryRoutes.openapi(
   async (c) => {
     const found = await findDeliveryWithAttempts(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
     if (!found) throw notFound("delivery");
+    requireInScope(c.get("principal"), found.delivery.applicationId, "delivery");
     return c.json({ ...deliveryOut(found.delivery, found.endpointUrl), attempts: found.attempts.map((a) => attemptOut(a, found.body)) }, 200);
   },
 );
@@ -133,12 +142,14 @@ deliveryRoutes.openapi(
     responses: { 202: jsonResponse(DeliveryOut, "Queued"), 409: errorResponses[422], ...errorResponses },
   }),
   async (c) => {
-    const projectId = projectIdOf(c.get("principal"));
+    const principal = c.get("principal");
+    const projectId = projectIdOf(principal);
     const id = c.req.valid("param").id;
     const db = database(c.env);
-    const [queued] = await resetForResend(db, projectId, { ids: [id] });
+    const [queued] = await resetForResend(db, projectId, { ids: [id], applicationId: portalGrantOf(principal)?.applicationId });
     const found = await findDeliveryWithAttempts(db, projectId, id);
     if (!found) throw notFound("delivery");
+    requireInScope(principal, found.delivery.applicationId, "delivery");
     if (!queued) {
       throw new Problem(
         "conflict",
@@ -170,8 +181,9 @@ deliveryRoutes.openapi(
   }),
   async (c) => {
     const { dryRun, ...query } = c.req.valid("json");
-    const projectId = projectIdOf(c.get("principal"));
-    const scope = { filter: toFilter(query) };
+    const principal = c.get("principal");
+    const projectId = projectIdOf(principal);
+    const scope = { filter: await toFilter(c.env, principal, query) };
     if (dryRun) return c.json({ count: await countResendable(database(c.env), projectId, scope) }, 200);
     const ids = await resetForResend(database(c.env), projectId, scope);
     await enqueueDeliveries(c.env, ids);

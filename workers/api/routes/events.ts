@@ -10,7 +10,9 @@ import { DELIVERY_STATUSES } from "../../db/schema";
 import { ingestEvents, type EventInput, type IngestResult } from "../../ingest/ingest";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { AnyJson, IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
+import { findApplications } from "../../db/applications";
+import { applicationFilter, requireInScope } from "../scope";
+import { AnyJson, ApplicationQuery, IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, fieldPath, invalidField, notFound } from "../problem";
 import { DeliveryOut, deliveryOut } from "./deliveries";
 
@@ -25,6 +27,12 @@ const EventIn = z
     eventType: EventType,
     payload: AnyJson("Any JSON; sent as `data`"),
     idempotencyKey: z.string().min(1).max(255).optional(),
+    application: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .openapi({ description: "The application (id or uid) it is for: it goes to that application's endpoints only. Without it, only to endpoints of no application" }),
     endpointIds: z.array(z.string().max(64)).min(1).max(100).optional().openapi({ description: "Send only to these endpoints" }),
   })
   .openapi("EventIn");
@@ -51,17 +59,30 @@ export const acceptedOut = ({ event, deliveries }: IngestResult): z.infer<typeof
 const DeliveryCounts = z.object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number().int()])) as Record<(typeof DELIVERY_STATUSES)[number], z.ZodNumber>);
 
 const EventListItem = z
-  .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), deliveryCounts: DeliveryCounts })
+  .object({ id: z.string(), eventType: z.string(), applicationId: z.string().nullable(), idempotencyKey: z.string().nullable(), createdAt: z.string(), deliveryCounts: DeliveryCounts })
   .openapi("EventListItem");
 
 const EventOut = z
-  .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), payload: AnyJson("The event's payload"), deliveries: z.array(DeliveryOut) })
+  .object({ id: z.string(), eventType: z.string(), applicationId: z.string().nullable(), idempotencyKey: z.string().nullable(), createdAt: z.string(), payload: AnyJson("The event's payload"), deliveries: z.array(DeliveryOut) })
   .openapi("Event");
 
-/** Payload size limit and endpoint ownership: checks zod cannot make alone. Throws before anything is written. */
-async function checkEvents(env: Env, projectId: string, inputs: EventInput[], pathOf: (i: number) => (string | number)[]) {
+type EventRequest = z.infer<typeof EventIn>;
+
+/**
+ * Payload size limit, application and endpoint ownership: checks zod cannot make alone. Throws before
+ * anything is written; returns the inputs with each `application` resolved to its id.
+ */
+async function checkEvents(env: Env, projectId: string, requests: EventRequest[], pathOf: (i: number) => (string | number)[]): Promise<EventInput[]> {
   const limit = config(env).maxPayloadBytes;
   const encoder = new TextEncoder();
+  const named = requests.flatMap((request) => request.application ?? []);
+  const applications = named.length > 0 ? await findApplications(database(env), projectId, named) : new Map();
+  const inputs: EventInput[] = requests.map(({ application, ...request }, i) => {
+    if (application === undefined) return request;
+    const found = applications.get(application);
+    if (!found) throw invalidField(fieldPath([...pathOf(i), "application"]), "no such application");
+    return { ...request, applicationId: found.id };
+  });
   inputs.forEach((input, i) => {
     const size = encoder.encode(JSON.stringify(input.payload)).byteLength;
     if (size > limit) {
@@ -70,13 +91,17 @@ async function checkEvents(env: Env, projectId: string, inputs: EventInput[], pa
     }
   });
   if (inputs.some((input) => input.endpointIds)) {
-    const known = new Set((await projectEndpoints(database(env), projectId)).map((endpoint) => endpoint.id));
+    const applicationOf = new Map((await projectEndpoints(database(env), projectId)).map((endpoint) => [endpoint.id, endpoint.applicationId]));
     inputs.forEach((input, i) =>
       input.endpointIds?.forEach((id, j) => {
-        if (!known.has(id)) throw invalidField(fieldPath([...pathOf(i), "endpointIds", j]), "no such endpoint");
+        if (!applicationOf.has(id)) throw invalidField(fieldPath([...pathOf(i), "endpointIds", j]), "no such endpoint");
+        if (applicationOf.get(id) !== (input.applicationId ?? null)) {
+          throw invalidField(fieldPath([...pathOf(i), "endpointIds", j]), input.applicationId ? "not an endpoint of this application" : "belongs to an application: send the event to it");
+        }
       }),
     );
   }
+  return inputs;
 }
 
 const IdempotencyHeader = z.object({
@@ -101,9 +126,9 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const projectId = projectIdOf(c.get("principal"));
-    const input: EventInput = { ...c.req.valid("json") };
-    input.idempotencyKey ??= c.req.valid("header")["idempotency-key"];
-    await checkEvents(c.env, projectId, [input], () => []);
+    const request = { ...c.req.valid("json") };
+    request.idempotencyKey ??= c.req.valid("header")["idempotency-key"];
+    const [input] = await checkEvents(c.env, projectId, [request], () => []);
     const [result] = await ingestEvents(c.env, projectId, [input]);
     return c.json(acceptedOut(result), result.created ? 202 : 200);
   },
@@ -121,14 +146,14 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const projectId = projectIdOf(c.get("principal"));
-    const inputs = c.req.valid("json").events;
+    const requests = c.req.valid("json").events;
     const seen = new Map<string, number>();
-    inputs.forEach((input, i) => {
+    requests.forEach((input, i) => {
       if (!input.idempotencyKey) return;
       if (seen.has(input.idempotencyKey)) throw invalidField(`events[${i}].idempotencyKey`, `repeats events[${seen.get(input.idempotencyKey)}]`);
       seen.set(input.idempotencyKey, i);
     });
-    await checkEvents(c.env, projectId, inputs, (i) => ["events", i]);
+    const inputs = await checkEvents(c.env, projectId, requests, (i) => ["events", i]);
     const results = await ingestEvents(c.env, projectId, inputs);
     return c.json({ events: results.map(acceptedOut) }, 202);
   },
@@ -138,6 +163,7 @@ const EventFilterQuery = ListQuery.extend({
   eventType: z.string().max(200).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
   endpointId: z.string().max(64).optional(),
+  application: ApplicationQuery,
   search: z.string().max(255).optional().openapi({ description: "An event id or idempotency key" }),
   ...TimeRangeQuery.shape,
 });
@@ -153,10 +179,12 @@ eventRoutes.openapi(
     responses: { 200: jsonResponse(listOf(EventListItem), "Events"), ...errorResponses },
   }),
   async (c) => {
-    const { limit, cursor, since, until, ...filter } = c.req.valid("query");
-    const projectId = projectIdOf(c.get("principal"));
+    const { limit, cursor, since, until, application, ...filter } = c.req.valid("query");
+    const principal = c.get("principal");
+    const projectId = projectIdOf(principal);
+    const applicationId = await applicationFilter(c.env, principal, application);
     const db = database(c.env);
-    const rows = await listEvents(db, projectId, { ...filter, since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined }, { limit, cursor });
+    const rows = await listEvents(db, projectId, { ...filter, applicationId, since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined }, { limit, cursor });
     const { items, nextCursor } = pageOf(rows, limit, (row) => row.id);
     const counts = await deliveryCounts(db, projectId, items.map((row) => row.id));
     const zero = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as z.infer<typeof DeliveryCounts>;
@@ -179,9 +207,14 @@ eventRoutes.openapi(
     operationId: "v1.event-type.list",
     summary: `The event types this project has sent (at most ${EVENT_TYPES_LIMIT}, alphabetical)`,
     security,
+    request: { query: z.object({ application: ApplicationQuery }) },
     responses: { 200: jsonResponse(z.object({ data: z.array(z.string()) }), "Event types"), ...errorResponses },
   }),
-  async (c) => c.json({ data: await eventTypes(database(c.env), projectIdOf(c.get("principal")), EVENT_TYPES_LIMIT) }, 200),
+  async (c) => {
+    const principal = c.get("principal");
+    const applicationId = await applicationFilter(c.env, principal, c.req.valid("query").application);
+    return c.json({ data: await eventTypes(database(c.env), projectIdOf(principal), EVENT_TYPES_LIMIT, applicationId) }, 200);
+  },
 );
 
 eventRoutes.openapi(
@@ -197,11 +230,13 @@ eventRoutes.openapi(
   async (c) => {
     const found = await findEventWithDeliveries(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
     if (!found) throw notFound("event");
+    requireInScope(c.get("principal"), found.event.applicationId, "event");
     const { event } = found;
     return c.json(
       {
         id: event.id,
         eventType: event.eventType,
+        applicationId: event.applicationId,
         idempotencyKey: event.idempotencyKey,
         createdAt: event.createdAt.toISOString(),
         payload: JSON.parse(event.body).data,

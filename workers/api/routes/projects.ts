@@ -7,7 +7,7 @@ import { PROJECT_DEFAULTS, config, retrySchedule } from "../../config";
 import { database } from "../../db/client";
 import { newId } from "../../db/ids";
 import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
-import { apiKeys, projects, type ApiKey, type Project } from "../../db/schema";
+import { apiKeys, projects, type ApiKey, type PortalSettings, type Project } from "../../db/schema";
 import { checkEndpointUrl } from "../../outbound/url-guard";
 import { apiKeyAuth, forgetCachedKeys, generateApiKey, projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
@@ -15,6 +15,39 @@ import { IdParam, errorResponses, iso, jsonBody, jsonResponse, security } from "
 import { invalidField, notFound } from "../problem";
 
 const Emails = z.array(z.email()).max(20);
+
+const PortalSettingsOut = z
+  .object({
+    brandName: z.string().nullable(),
+    logoUrl: z.string().nullable(),
+    primaryColor: z.string().nullable(),
+    allowedOrigins: z.array(z.string()).openapi({ description: "Sites that may embed the portal in an iframe (its CSP frame-ancestors)" }),
+  })
+  .openapi("PortalSettings");
+
+const Origin = z
+  .string()
+  .max(200)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+    } catch {
+      return false;
+    }
+  }, "an origin: scheme, host and port only, e.g. https://app.example.com");
+
+const PortalSettingsPatch = z
+  .strictObject({
+    brandName: z.string().trim().min(1).max(100).nullable(),
+    logoUrl: z.url({ protocol: /^https$/ }).max(2048).nullable().openapi({ description: "An https image URL" }),
+    primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, "a colour like #4f46e5").nullable(),
+    allowedOrigins: z.array(Origin).max(20),
+  })
+  .partial();
+
+const NO_PORTAL_SETTINGS: PortalSettings = { brandName: null, logoUrl: null, primaryColor: null, allowedOrigins: [] };
+export const portalSettingsOf = (project: Project): PortalSettings => ({ ...NO_PORTAL_SETTINGS, ...project.portal });
 
 export const ProjectOut = z
   .object({
@@ -27,6 +60,7 @@ export const ProjectOut = z
     disableAfterSeconds: z.number().int(),
     metaEndpointUrl: z.string().nullable(),
     metaEndpointId: z.string().nullable().openapi({ description: "Read its signing secret at /endpoints/{id}/secret" }),
+    portal: PortalSettingsOut,
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -43,6 +77,7 @@ const ProjectPatch = z
     disableAfter: z.number().int().min(1).max(100_000),
     disableAfterSeconds: z.number().int().min(0).max(30 * 86400),
     metaEndpointUrl: z.string().max(2048).nullable(),
+    portal: PortalSettingsPatch.openapi({ description: "The customer portal's branding and the sites that may embed it; fields left out are kept" }),
   })
   .partial()
   .openapi("ProjectPatch");
@@ -62,6 +97,7 @@ function projectOut(env: Env, project: Project, metaEndpointUrl: string | null =
     disableAfterSeconds: project.disableAfterSeconds,
     metaEndpointUrl,
     metaEndpointId: project.metaEndpointId,
+    portal: portalSettingsOf(project),
     createdAt: project.createdAt.toISOString(),
     updatedAt: project.updatedAt.toISOString(),
   };
@@ -94,7 +130,7 @@ adminProjects.openapi(
     const key = await generateApiKey();
     const project = await createProjectWithKey(
       database(c.env),
-      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null },
+      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null, portal: null },
       key,
     );
     return c.json({ ...projectOut(c.env, project), apiKey: key.key }, 201);
@@ -151,8 +187,9 @@ currentProject.openapi(
     const db = database(c.env);
     const project = await findProject(db, projectId);
     if (!project) throw notFound("project");
-    const { metaEndpointUrl, ...settings } = patch;
+    const { metaEndpointUrl, portal, ...settings } = patch;
     const changes: Partial<Project> = { ...settings, updatedAt: new Date() };
+    if (portal) changes.portal = { ...portalSettingsOf(project), ...portal };
     if (metaEndpointUrl !== undefined) {
       let url: string | null = null;
       if (metaEndpointUrl !== null) {

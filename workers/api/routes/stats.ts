@@ -2,17 +2,19 @@
  * @module Project statistics for the dashboard overview: volumes, success rate, attempt latency over time.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { and, eq, gte, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { idRange } from "../../db/events";
 import { attempts, deliveries, events } from "../../db/schema";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
-import { errorResponses, jsonResponse, security } from "../openapi";
+import { ApplicationQuery, errorResponses, jsonResponse, security } from "../openapi";
+import { applicationFilter } from "../scope";
 
 const StatsQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Default: 24 h ago" }),
   bucketMinutes: z.coerce.number().int().min(1).max(1440).default(60),
+  application: ApplicationQuery,
 });
 
 const Bucket = z.object({
@@ -59,23 +61,34 @@ statsRoutes.openapi(
     responses: { 200: jsonResponse(StatsOut, "Statistics"), ...errorResponses },
   }),
   async (c) => {
-    const projectId = projectIdOf(c.get("principal"));
+    const principal = c.get("principal");
+    const projectId = projectIdOf(principal);
     const query = c.req.valid("query");
+    const applicationId = await applicationFilter(c.env, principal, query.application);
     const until = new Date();
     const since = query.since ? new Date(query.since) : new Date(until.getTime() - 86_400_000);
     const bucketMs = query.bucketMinutes * 60_000;
     const db = database(c.env);
     const [eventCount, statusCounts, samples] = await db.batch([
-      db.select({ count: sql<number>`count(*)` }).from(events).where(and(eq(events.projectId, projectId), idRange(events.id, "event", since))),
+      db.select({ count: sql<number>`count(*)` }).from(events).where(and(eq(events.projectId, projectId), applicationId ? eq(events.applicationId, applicationId) : undefined, idRange(events.id, "event", since))),
       db
         .select({ status: deliveries.status, count: sql<number>`count(*)` })
         .from(deliveries)
-        .where(and(eq(deliveries.projectId, projectId), idRange(deliveries.id, "delivery", since)))
+        .where(and(eq(deliveries.projectId, projectId), applicationId ? eq(deliveries.applicationId, applicationId) : undefined, idRange(deliveries.id, "delivery", since)))
         .groupBy(deliveries.status),
       db
         .select({ startedAt: attempts.startedAt, durationMs: attempts.durationMs, ok: sql<number>`json_extract(${attempts.response}, '$.status') between 200 and 299` })
         .from(attempts)
-        .where(and(eq(attempts.projectId, projectId), gte(attempts.startedAt, since)))
+        .where(
+          and(
+            eq(attempts.projectId, projectId),
+            gte(attempts.startedAt, since),
+            // Attempts carry no application; an application's are those of its deliveries.
+            applicationId
+              ? inArray(attempts.deliveryId, db.select({ id: deliveries.id }).from(deliveries).where(and(eq(deliveries.projectId, projectId), eq(deliveries.applicationId, applicationId))))
+              : undefined,
+          ),
+        )
         .limit(LATENCY_SAMPLE_LIMIT),
     ]);
 

@@ -10,8 +10,9 @@ import { endpointHealth } from "../../../endpoint-health/client";
 import { generateSecret } from "../../../signing/standard-webhooks";
 import { projectIdOf } from "../../auth";
 import type { AppEnv } from "../../env";
-import { IdParam, ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../../openapi";
+import { ApplicationQuery, IdParam, ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../../openapi";
 import { notFound } from "../../problem";
+import { applicationFilter, portalGrantOf, requireApplication } from "../../scope";
 import { EndpointIn, EndpointOut, EndpointPatch, checkedUrl, endpointOut, requireEndpoint } from "./schemas";
 
 export const endpointCrud = new OpenAPIHono<AppEnv>();
@@ -28,18 +29,22 @@ endpointCrud.openapi(
   }),
   async (c) => {
     const input = c.req.valid("json");
+    const principal = c.get("principal");
     const now = new Date();
     const secret = input.secret ?? generateSecret();
+    const requested = portalGrantOf(principal)?.applicationId ?? input.applicationId;
+    const application = requested ? await requireApplication(c.env, principal, requested) : undefined;
     const row: Endpoint = {
       id: newId("endpoint"),
-      projectId: projectIdOf(c.get("principal")),
+      projectId: projectIdOf(principal),
+      applicationId: application?.id ?? null,
       url: checkedUrl(c.env, input.url),
       role: "webhook",
       description: input.description ?? "",
       eventTypes: input.eventTypes ?? [],
       headers: input.headers ?? {},
       timeoutMs: input.timeoutMs ?? 15_000,
-      rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+      rateLimitPerSecond: input.rateLimitPerSecond === undefined ? (application?.rateLimitPerSecond ?? null) : input.rateLimitPerSecond,
       secrets: [{ value: secret, createdAt: now.getTime(), expiresAt: null }],
       status: "active",
       disabledReason: null,
@@ -60,12 +65,14 @@ endpointCrud.openapi(
     operationId: "v1.endpoint.list",
     summary: "List endpoints with their health, newest first",
     security,
-    request: { query: ListQuery },
+    request: { query: ListQuery.extend({ application: ApplicationQuery }) },
     responses: { 200: jsonResponse(listOf(EndpointOut), "Endpoints"), ...errorResponses },
   }),
   async (c) => {
-    const page = c.req.valid("query");
-    const rows = await listEndpoints(database(c.env), projectIdOf(c.get("principal")), page);
+    const { application, ...page } = c.req.valid("query");
+    const principal = c.get("principal");
+    const applicationId = await applicationFilter(c.env, principal, application);
+    const rows = await listEndpoints(database(c.env), projectIdOf(principal), { ...page, applicationId });
     const { items, nextCursor } = pageOf(rows, page.limit, (row) => row.id);
     const health = await Promise.all(items.map((row) => endpointHealth(c.env, row.id)));
     return c.json({ data: items.map((row, i) => endpointOut(row, health[i])), nextCursor }, 200);
@@ -100,6 +107,7 @@ endpointCrud.openapi(
   }),
   async (c) => {
     const patch = c.req.valid("json");
+    await requireEndpoint(c, c.req.valid("param").id);
     const changes = { ...patch, ...(patch.url !== undefined ? { url: checkedUrl(c.env, patch.url) } : {}) };
     const updated = await updateEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id, changes);
     if (!updated) throw notFound("endpoint");
@@ -118,6 +126,7 @@ endpointCrud.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses },
   }),
   async (c) => {
+    await requireEndpoint(c, c.req.valid("param").id);
     const deleted = await deleteEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
     if (!deleted) throw notFound("endpoint");
     return c.body(null, 204);

@@ -84,6 +84,7 @@ endpointLifecycle.openapi(
       {
         eventType: input.eventType ?? "ferry.test",
         payload: input.payload ?? { message: "A test event from Ferry", endpointId: endpoint.id, sentAt: new Date().toISOString() },
+        applicationId: endpoint.applicationId ?? undefined,
         endpointIds: [endpoint.id],
       },
     ]);

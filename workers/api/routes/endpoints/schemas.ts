@@ -12,6 +12,7 @@ import { isValidSecret } from "../../../signing/standard-webhooks";
 import { projectIdOf } from "../../auth";
 import type { AppEnv } from "../../env";
 import { iso } from "../../openapi";
+import { requireInScope } from "../../scope";
 import { invalidField, notFound } from "../../problem";
 
 /** Set by Ferry on every request; an endpoint may not override them. */
@@ -40,6 +41,7 @@ export const EndpointIn = z
     timeoutMs: endpointFields.timeoutMs.optional(),
     rateLimitPerSecond: endpointFields.rateLimitPerSecond.optional(),
     secret: z.string().refine(isValidSecret, "must be whsec_ followed by base64 of 24–64 bytes").optional(),
+    applicationId: z.string().min(1).max(256).optional().openapi({ description: "The application (id or uid) it belongs to; it then gets only that application's events" }),
   })
   .openapi("EndpointIn");
 export const EndpointPatch = z.strictObject(endpointFields).partial().openapi("EndpointPatch");
@@ -61,6 +63,7 @@ const HealthOut = z
 export const EndpointOut = z
   .object({
     id: z.string(),
+    applicationId: z.string().nullable(),
     url: z.string(),
     description: z.string(),
     eventTypes: z.array(z.string()),
@@ -81,6 +84,7 @@ export const SecretOut = z.object({ secret: z.string() }).openapi("EndpointSecre
 export function endpointOut(endpoint: Endpoint, health?: EndpointHealthSnapshot): z.infer<typeof EndpointOut> {
   return {
     id: endpoint.id,
+    applicationId: endpoint.applicationId,
     url: endpoint.url,
     description: endpoint.description,
     eventTypes: endpoint.eventTypes,
@@ -102,9 +106,10 @@ export function checkedUrl(env: Env, url: string): string {
   return verdict.url.href;
 }
 
-/** The endpoint `id` of the calling project, or a 404. */
+/** The endpoint `id` of the calling project (and of a portal session's application), or a 404. */
 export async function requireEndpoint(c: { env: Env; get: (key: "principal") => AppEnv["Variables"]["principal"] }, id: string) {
   const endpoint = await findEndpoint(database(c.env), projectIdOf(c.get("principal")), id);
   if (!endpoint) throw notFound("endpoint");
+  requireInScope(c.get("principal"), endpoint.applicationId, "endpoint");
   return endpoint;
 }
