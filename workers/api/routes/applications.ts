@@ -64,7 +64,8 @@ export const applicationOut = (row: Application): z.infer<typeof ApplicationOut>
 
 const ApplicationParam = z.object({ id: z.string().min(1).max(256).openapi({ param: { name: "id", in: "path" }, description: "Application id or uid" }) });
 
-const UNIQUE_VIOLATION = /UNIQUE constraint failed/i;
+/** drizzle wraps D1's error in its own "Failed query" error; the constraint is named in the cause. */
+const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed/i.test(`${error} ${(error as Error)?.cause ?? ""}`);
 const uidTaken = (uid: string | null | undefined) => new Problem("conflict", `uid: an application with uid "${uid}" already exists`, [{ path: "uid", message: "already in use" }]);
 
 const DEFAULT_LINK_SECONDS = 7 * 86_400;
@@ -93,7 +94,7 @@ applicationRoutes.openapi(
       });
       return c.json(applicationOut(row), 201);
     } catch (error) {
-      if (UNIQUE_VIOLATION.test(String(error))) throw uidTaken(input.uid);
+      if (isUniqueViolation(error)) throw uidTaken(input.uid);
       throw error;
     }
   },
@@ -148,7 +149,7 @@ applicationRoutes.openapi(
       if (!updated) throw notFound("application");
       return c.json(applicationOut(updated), 200);
     } catch (error) {
-      if (UNIQUE_VIOLATION.test(String(error))) throw uidTaken(patch.uid);
+      if (isUniqueViolation(error)) throw uidTaken(patch.uid);
       throw error;
     }
   },
