@@ -149,7 +149,7 @@ export interface Flash {
   message: string;
 }
 
-/** The endpoint form's raw text values (see server/endpoint-form.ts). */
+/** The endpoint form's raw text values (see endpoint-form.ts). */
 export interface EndpointFormValues {
   url: string;
   description: string;
@@ -157,4 +157,21 @@ export interface EndpointFormValues {
   headers: string;
   timeoutMs: string;
   rateLimitPerSecond: string;
+}
+
+/** One of the project's customers (see the API's /applications). */
+export interface Application {
+  id: string;
+  uid: string | null;
+  name: string;
+  metadata: Record<string, string>;
+  rateLimitPerSecond: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PortalLink {
+  url: string;
+  expiresAt: string;
+  readOnly: boolean;
 }

@@ -46,7 +46,11 @@ async function rawFetch(event: RequestEvent, method: Method, path: string, optio
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   };
-  const target = buildPath(path, options.query);
+  return callApi(event, buildPath(path, options.query), init);
+}
+
+/** `target` is a path under the API's origin, e.g. `/api/v1/endpoints?limit=5`. */
+async function callApi(event: RequestEvent, target: string, init: RequestInit): Promise<Response> {
   const binding = event.platform?.env?.API;
   // An explicit API_URL wins, so `npm run dev` and the test stack can point at any local port.
   const apiUrl = env.API_URL || event.platform?.env?.API_URL;
@@ -54,9 +58,20 @@ async function rawFetch(event: RequestEvent, method: Method, path: string, optio
     if (binding && !apiUrl) return (await binding.fetch(`https://ferry-api${target}`, init as never)) as unknown as Response;
     return await fetch(`${(apiUrl || DEFAULT_API_URL).replace(/\/$/, "")}${target}`, init);
   } catch (cause) {
-    console.error("ferry api unreachable", method, target, cause);
+    console.error("ferry api unreachable", init.method, target, cause);
     error(503, { message: "The Ferry API is not reachable right now. Try again in a moment." });
   }
+}
+
+/**
+ * For the portal's same-origin proxy: passes a request under /api/v1 through as it is, with its own
+ * Authorization header (a portal session token) and nothing of the dashboard's session.
+ */
+export function forwardToApi(event: RequestEvent, path: string, init: { method: string; authorization: string | null; body?: string }) {
+  const headers = new Headers({ accept: "application/json" });
+  if (init.authorization) headers.set("authorization", init.authorization);
+  if (init.body) headers.set("content-type", "application/json");
+  return callApi(event, `${BASE_PATH}${path}${event.url.search}`, { method: init.method, headers, body: init.body || undefined });
 }
 
 async function readProblem(response: Response): Promise<Problem> {

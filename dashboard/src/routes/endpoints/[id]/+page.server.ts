@@ -1,6 +1,6 @@
 import { fail, redirect } from "@sveltejs/kit";
 import { apiGet, apiSend, failWith } from "$lib/server/api";
-import { endpointToValues, parseEndpointForm } from "$lib/server/endpoint-form";
+import { endpointToValues, parseEndpointForm } from "$lib/endpoint-form";
 import { setFlash } from "$lib/server/flash";
 import type { Delivery, Endpoint, EventSummary, Page } from "$lib/types";
 import type { Actions, PageServerLoad, RequestEvent } from "./$types";

@@ -1,6 +1,6 @@
 import { fail, redirect } from "@sveltejs/kit";
 import { apiSend, failWith } from "$lib/server/api";
-import { parseEndpointForm } from "$lib/server/endpoint-form";
+import { parseEndpointForm } from "$lib/endpoint-form";
 import { setFlash } from "$lib/server/flash";
 import type { Endpoint } from "$lib/types";
 import type { Actions } from "./$types";
