@@ -117,6 +117,7 @@ export async function seedDelivery(options: { url: string; delivery?: Partial<De
     eventType: "seed.created",
     applicationId: null,
     body: JSON.stringify({ type: "seed.created", timestamp: now.toISOString(), data: { seeded: true } }),
+    bodyFormat: "envelope",
     idempotencyKey: null,
     createdAt: now,
   };

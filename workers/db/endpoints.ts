@@ -2,8 +2,9 @@
  * @module Endpoint queries, each scoped by project id first; disabling and enabling move the
  * endpoint's pending deliveries in the same D1 batch.
  */
-import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import type { Database } from "./client";
+import { newId } from "./ids";
 import { deliveries, endpoints, type Endpoint, type EndpointSecret } from "./schema";
 
 /** Secrets that still sign: the current one, and rotated ones inside their grace period. */
@@ -12,6 +13,52 @@ export function activeSecrets(secrets: readonly EndpointSecret[], now: number): 
 }
 
 const live = (projectId: string) => and(eq(endpoints.projectId, projectId), isNull(endpoints.deletedAt));
+
+export type NewEndpoint = Pick<Endpoint, "url" | "applicationId"> &
+  Partial<Pick<Endpoint, "uid" | "metadata" | "description" | "eventTypes" | "headers" | "timeoutMs" | "rateLimitPerSecond">> & { secret: string };
+
+/** An active webhook endpoint signing with `secret`; unset fields take Ferry's defaults. */
+export async function createEndpoint(db: Database, projectId: string, input: NewEndpoint): Promise<Endpoint> {
+  const now = new Date();
+  const row: Endpoint = {
+    id: newId("endpoint"),
+    projectId,
+    applicationId: input.applicationId,
+    url: input.url,
+    role: "webhook",
+    description: input.description ?? "",
+    uid: input.uid ?? null,
+    metadata: input.metadata ?? {},
+    eventTypes: input.eventTypes ?? [],
+    headers: input.headers ?? {},
+    timeoutMs: input.timeoutMs ?? 15_000,
+    rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+    secrets: [{ value: input.secret, createdAt: now.getTime(), expiresAt: null }],
+    status: "active",
+    disabledReason: null,
+    disabledAt: null,
+    deletedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await db.insert(endpoints).values(row);
+  return row;
+}
+
+/** An application's endpoint by id or by its uid (uids are unique within the application). */
+export async function findApplicationEndpoint(db: Database, projectId: string, applicationId: string, idOrUid: string): Promise<Endpoint | undefined> {
+  return db
+    .select()
+    .from(endpoints)
+    .where(and(live(projectId), eq(endpoints.role, "webhook"), eq(endpoints.applicationId, applicationId), or(eq(endpoints.id, idOrUid), eq(endpoints.uid, idOrUid))))
+    .get();
+}
+
+/** Replaces the signing secret; the active ones keep signing alongside until `now + graceMs`. */
+export async function rotateEndpointSecret(db: Database, endpoint: Endpoint, secret: string, graceMs: number, now = Date.now()) {
+  const previous = activeSecrets(endpoint.secrets, now).map((s) => ({ ...s, expiresAt: Math.min(s.expiresAt ?? Infinity, now + graceMs) }));
+  return updateEndpoint(db, endpoint.projectId, endpoint.id, { secrets: [{ value: secret, createdAt: now, expiresAt: null }, ...previous] });
+}
 
 export async function findEndpoint(db: Database, projectId: string, endpointId: string): Promise<Endpoint | undefined> {
   return db.select().from(endpoints).where(and(live(projectId), eq(endpoints.id, endpointId))).get();

@@ -4,7 +4,7 @@
  * Times are `timestamp_ms` integers. Ids are prefixed and time-sortable (see ids.ts), so lists page by id.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const DELIVERY_STATUSES = ["queued", "sending", "retrying", "succeeded", "failed", "paused"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -126,6 +126,10 @@ export const endpoints = sqliteTable(
     /** The customer it belongs to; null = the project's own endpoint, which gets events sent to no application. */
     applicationId: text("application_id").references(() => applications.id),
     description: text("description").notNull().default(""),
+    /** The sender's own id for it, unique within its application (Svix's endpoint `uid`). */
+    uid: text("uid"),
+    /** Record<string, string>: the sender's own labels. */
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
     /** string[]; empty = every event type. */
     eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
     /** Record<string, string> added to every request. */
@@ -147,11 +151,22 @@ export const endpoints = sqliteTable(
     index("endpoints_project_id_idx").on(t.projectId, t.id),
     // Fan-out of an application's events and its endpoint list.
     index("endpoints_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
+    // `/app/<app>/endpoint/<uid>` lookups; a deleted endpoint's uid may be used again.
+    uniqueIndex("endpoints_project_id_application_id_uid_unique_idx")
+      .on(t.projectId, t.applicationId, t.uid)
+      .where(sql`${t.uid} is not null and ${t.deletedAt} is null`),
   ],
 );
 export type Endpoint = typeof endpoints.$inferSelect;
 
-/** `body` holds the exact bytes sent on every attempt: {"type","timestamp","data"}. */
+/**
+ * How an event's payload is wrapped in the bytes sent: Ferry's envelope {"type","timestamp","data"}, or the
+ * payload alone (Svix messages, whose receivers expect exactly what was sent).
+ */
+export const BODY_FORMATS = ["envelope", "payload"] as const;
+export type BodyFormat = (typeof BODY_FORMATS)[number];
+
+/** `body` holds the exact bytes sent on every attempt, in `bodyFormat`. */
 export const events = sqliteTable(
   "events",
   {
@@ -163,6 +178,7 @@ export const events = sqliteTable(
     /** The application it was sent to; it fans out to that application's endpoints only. */
     applicationId: text("application_id"),
     body: text("body").notNull(),
+    bodyFormat: text("body_format", { enum: BODY_FORMATS }).notNull().default("envelope"),
     idempotencyKey: text("idempotency_key"),
     createdAt,
   },
@@ -313,3 +329,55 @@ export const alerts = sqliteTable(
   ],
 );
 export type Alert = typeof alerts.$inferSelect;
+
+/**
+ * A project's event type catalog: what its endpoints may subscribe to, with descriptions and JSON schemas.
+ * Archived types stay listed on request; sending an event never requires one.
+ */
+export const eventTypes = sqliteTable(
+  "event_types",
+  {
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description").notNull(),
+    archived: integer("archived", { mode: "boolean" }).notNull().default(false),
+    deprecated: integer("deprecated", { mode: "boolean" }).notNull().default(false),
+    /** Record<version, JSON schema> */
+    schemas: text("schemas", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    featureFlags: text("feature_flags", { mode: "json" }).$type<string[] | null>(),
+    groupName: text("group_name"),
+    createdAt,
+    updatedAt,
+  },
+  (t) => [
+    // One type by name, and the catalog in name order.
+    primaryKey({ name: "event_types_project_id_name_pk", columns: [t.projectId, t.name] }),
+  ],
+);
+export type EventTypeRow = typeof eventTypes.$inferSelect;
+
+/**
+ * Answers to requests sent with an `idempotency-key` header, kept for a day so that a retried request gets
+ * the first answer instead of doing the work twice. `response` is null while the first request runs.
+ */
+export const idempotentResponses = sqliteTable(
+  "idempotent_responses",
+  {
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    /** "POST /svix/api/v1/app/…": a key reused for another request is refused, not answered wrongly. */
+    request: text("request").notNull(),
+    response: text("response", { mode: "json" }).$type<{ status: number; body: string } | null>(),
+    createdAt,
+  },
+  (t) => [
+    // A retried request looks its key up.
+    primaryKey({ name: "idempotent_responses_project_id_key_pk", columns: [t.projectId, t.key] }),
+    // Expired answers are deleted oldest first.
+    index("idempotent_responses_created_at_idx").on(t.createdAt),
+  ],
+);

@@ -5,7 +5,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { chunk, database, type Database } from "../db/client";
 import { newId } from "../db/ids";
-import { deliveries, events, type Delivery, type Event } from "../db/schema";
+import { deliveries, events, type BodyFormat, type Delivery, type Event } from "../db/schema";
 import { enqueueDeliveries } from "../queue/delivery-queue";
 import { insertDeliveries, type FannedDelivery } from "./fan-out";
 
@@ -16,6 +16,8 @@ export type EventInput = {
   /** The application's id (already resolved from a uid); it fans out to that application's endpoints only. */
   applicationId?: string;
   endpointIds?: string[];
+  /** Default "envelope"; "payload" sends the payload's JSON alone (the Svix API's messages). */
+  bodyFormat?: BodyFormat;
 };
 
 export type IngestResult = {
@@ -28,8 +30,15 @@ export type IngestResult = {
 const UNIQUE_VIOLATION = /UNIQUE constraint failed/i;
 
 /** The exact bytes every attempt will send. */
-export function webhookBody(eventType: string, createdAt: Date, payload: unknown): string {
+export function webhookBody(eventType: string, createdAt: Date, payload: unknown, format: BodyFormat = "envelope"): string {
+  if (format === "payload") return JSON.stringify(payload);
   return JSON.stringify({ type: eventType, timestamp: createdAt.toISOString(), data: payload });
+}
+
+/** The payload an event was sent with, read back from the bytes it sends. */
+export function payloadOf(event: Pick<Event, "body" | "bodyFormat">) {
+  const body = JSON.parse(event.body);
+  return event.bodyFormat === "payload" ? body : body.data;
 }
 
 export async function ingestEvents(env: Env, projectId: string, inputs: readonly EventInput[]): Promise<IngestResult[]> {
@@ -60,7 +69,8 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
       projectId,
       eventType: input.eventType,
       applicationId: input.applicationId ?? null,
-      body: webhookBody(input.eventType, new Date(now), input.payload),
+      body: webhookBody(input.eventType, new Date(now), input.payload, input.bodyFormat),
+      bodyFormat: input.bodyFormat ?? "envelope",
       idempotencyKey: input.idempotencyKey ?? null,
       createdAt: new Date(now),
     };

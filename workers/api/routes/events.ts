@@ -7,7 +7,7 @@ import { database } from "../../db/client";
 import { projectEndpoints } from "../../db/endpoints";
 import { deliveryCounts, eventTypes, findEventWithDeliveries, listEvents } from "../../db/events";
 import { DELIVERY_STATUSES } from "../../db/schema";
-import { ingestEvents, type EventInput, type IngestResult } from "../../ingest/ingest";
+import { ingestEvents, payloadOf, type EventInput, type IngestResult } from "../../ingest/ingest";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { findApplications } from "../../db/applications";
@@ -239,7 +239,7 @@ eventRoutes.openapi(
         applicationId: event.applicationId,
         idempotencyKey: event.idempotencyKey,
         createdAt: event.createdAt.toISOString(),
-        payload: JSON.parse(event.body).data,
+        payload: payloadOf(event),
         deliveries: found.deliveries.map((row) => deliveryOut(row.delivery, row.endpointUrl)),
       },
       200,

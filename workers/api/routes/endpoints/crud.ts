@@ -3,9 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { database } from "../../../db/client";
-import { deleteEndpoint, listEndpoints, updateEndpoint } from "../../../db/endpoints";
-import { newId } from "../../../db/ids";
-import { endpoints, type Endpoint } from "../../../db/schema";
+import { createEndpoint, deleteEndpoint, listEndpoints, updateEndpoint } from "../../../db/endpoints";
 import { endpointHealth } from "../../../endpoint-health/client";
 import { generateSecret } from "../../../signing/standard-webhooks";
 import { projectIdOf } from "../../auth";
@@ -30,30 +28,16 @@ endpointCrud.openapi(
   async (c) => {
     const input = c.req.valid("json");
     const principal = c.get("principal");
-    const now = new Date();
     const secret = input.secret ?? generateSecret();
     const requested = portalGrantOf(principal)?.applicationId ?? input.applicationId;
     const application = requested ? await requireApplication(c.env, principal, requested) : undefined;
-    const row: Endpoint = {
-      id: newId("endpoint"),
-      projectId: projectIdOf(principal),
+    const row = await createEndpoint(database(c.env), projectIdOf(principal), {
+      ...input,
       applicationId: application?.id ?? null,
       url: checkedUrl(c.env, input.url),
-      role: "webhook",
-      description: input.description ?? "",
-      eventTypes: input.eventTypes ?? [],
-      headers: input.headers ?? {},
-      timeoutMs: input.timeoutMs ?? 15_000,
       rateLimitPerSecond: input.rateLimitPerSecond === undefined ? (application?.rateLimitPerSecond ?? null) : input.rateLimitPerSecond,
-      secrets: [{ value: secret, createdAt: now.getTime(), expiresAt: null }],
-      status: "active",
-      disabledReason: null,
-      disabledAt: null,
-      deletedAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await database(c.env).insert(endpoints).values(row);
+      secret,
+    });
     return c.json({ ...endpointOut(row), secret }, 201);
   },
 );

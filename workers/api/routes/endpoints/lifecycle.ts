@@ -8,10 +8,34 @@ import { disableEndpoint, enableEndpoint, findEndpoint } from "../../../db/endpo
 import { endpointHealth, resetEndpointHealth } from "../../../endpoint-health/client";
 import { ingestEvents } from "../../../ingest/ingest";
 import { enqueueDeliveries } from "../../../queue/delivery-queue";
+import type { Endpoint } from "../../../db/schema";
 import type { AppEnv } from "../../env";
 import { AnyJson, IdParam, errorResponses, jsonBody, jsonResponse, security } from "../../openapi";
 import { EventAccepted, acceptedOut } from "../events";
 import { EndpointOut, endpointOut, requireEndpoint } from "./schemas";
+
+/** Disables the endpoint (its pending deliveries wait as paused) and answers it as it now is. */
+export async function disableByHand(env: Env, endpoint: Endpoint, reason: string): Promise<Endpoint> {
+  const db = database(env);
+  await disableEndpoint(db, endpoint.id, reason);
+  return (await findEndpoint(db, endpoint.projectId, endpoint.id)) ?? endpoint;
+}
+
+/** Resets its health, re-queues every paused delivery and, if it was disabled, says so to the meta endpoint. */
+export async function enableByHand(env: Env, endpoint: Endpoint): Promise<Endpoint> {
+  await resetEndpointHealth(env, endpoint.id);
+  const { endpoint: enabled, resumedDeliveryIds } = await enableEndpoint(database(env), endpoint.projectId, endpoint.id);
+  await enqueueDeliveries(env, resumedDeliveryIds);
+  if (endpoint.status === "disabled") {
+    await emitMetaEvent(env, endpoint, "endpoint.enabled", `endpoint.enabled:${endpoint.id}:${endpoint.disabledAt?.getTime()}`, {
+      endpointId: endpoint.id,
+      url: endpoint.url,
+      enabledAt: new Date().toISOString(),
+      requeuedDeliveries: resumedDeliveryIds.length,
+    });
+  }
+  return enabled ?? endpoint;
+}
 
 export const endpointLifecycle = new OpenAPIHono<AppEnv>();
 
@@ -27,10 +51,8 @@ endpointLifecycle.openapi(
   }),
   async (c) => {
     const endpoint = await requireEndpoint(c, c.req.valid("param").id);
-    const db = database(c.env);
-    await disableEndpoint(db, endpoint.id, c.req.valid("json")?.reason ?? "disabled by hand");
-    const current = await findEndpoint(db, endpoint.projectId, endpoint.id);
-    return c.json(endpointOut(current!, await endpointHealth(c.env, endpoint.id)), 200);
+    const current = await disableByHand(c.env, endpoint, c.req.valid("json")?.reason ?? "disabled by hand");
+    return c.json(endpointOut(current, await endpointHealth(c.env, endpoint.id)), 200);
   },
 );
 
@@ -46,18 +68,7 @@ endpointLifecycle.openapi(
   }),
   async (c) => {
     const endpoint = await requireEndpoint(c, c.req.valid("param").id);
-    await resetEndpointHealth(c.env, endpoint.id);
-    const { endpoint: enabled, resumedDeliveryIds } = await enableEndpoint(database(c.env), endpoint.projectId, endpoint.id);
-    await enqueueDeliveries(c.env, resumedDeliveryIds);
-    if (endpoint.status === "disabled") {
-      await emitMetaEvent(c.env, endpoint, "endpoint.enabled", `endpoint.enabled:${endpoint.id}:${endpoint.disabledAt?.getTime()}`, {
-        endpointId: endpoint.id,
-        url: endpoint.url,
-        enabledAt: new Date().toISOString(),
-        requeuedDeliveries: resumedDeliveryIds.length,
-      });
-    }
-    return c.json(endpointOut(enabled ?? endpoint, await endpointHealth(c.env, endpoint.id)), 200);
+    return c.json(endpointOut(await enableByHand(c.env, endpoint), await endpointHealth(c.env, endpoint.id)), 200);
   },
 );
 

@@ -3,7 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { database } from "../../../db/client";
-import { activeSecrets, updateEndpoint } from "../../../db/endpoints";
+import { rotateEndpointSecret } from "../../../db/endpoints";
 import { generateSecret } from "../../../signing/standard-webhooks";
 import type { AppEnv } from "../../env";
 import { IdParam, errorResponses, jsonBody, jsonResponse, security } from "../../openapi";
@@ -42,13 +42,8 @@ endpointSecrets.openapi(
   }),
   async (c) => {
     const endpoint = await requireEndpoint(c, c.req.valid("param").id);
-    const now = Date.now();
-    const graceMs = (c.req.valid("json")?.graceSeconds ?? 86_400) * 1000;
     const secret = generateSecret();
-    const previous = activeSecrets(endpoint.secrets, now).map((s) => ({ ...s, expiresAt: Math.min(s.expiresAt ?? Infinity, now + graceMs) }));
-    await updateEndpoint(database(c.env), endpoint.projectId, endpoint.id, {
-      secrets: [{ value: secret, createdAt: now, expiresAt: null }, ...previous],
-    });
+    await rotateEndpointSecret(database(c.env), endpoint, secret, (c.req.valid("json")?.graceSeconds ?? 86_400) * 1000);
     return c.json({ secret }, 200);
   },
 );
