@@ -88,3 +88,9 @@ export async function countResendable(db: Database, projectId: string, where: Re
   const [row] = await db.select({ n: count() }).from(deliveries).where(resendable(projectId, where, new Date()));
   return row?.n ?? 0;
 }
+
+/** How many of the matching deliveries are in each status. */
+export async function deliveryStatusCounts(db: Database, projectId: string, filter: DeliveryFilter): Promise<Partial<Record<DeliveryStatus, number>>> {
+  const rows = await db.select({ status: deliveries.status, n: count() }).from(deliveries).where(matching(projectId, filter)).groupBy(deliveries.status).all();
+  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}

@@ -4,10 +4,12 @@
 import { and, desc, eq, exists, gte, inArray, lt, or, sql } from "drizzle-orm";
 import { chunk, type Database } from "./client";
 import { idFloor } from "./ids";
-import { deliveries, endpoints, events, type DeliveryStatus } from "./schema";
+import { deliveries, endpoints, events, type DeliveryStatus, type Event } from "./schema";
 
 export type EventFilter = {
   eventType?: string;
+  /** Any of these types. */
+  eventTypes?: readonly string[];
   status?: DeliveryStatus;
   endpointId?: string;
   applicationId?: string;
@@ -46,6 +48,7 @@ export async function listEvents(db: Database, projectId: string, filter: EventF
         eq(events.projectId, projectId),
         filter.applicationId ? eq(events.applicationId, filter.applicationId) : undefined,
         filter.eventType ? eq(events.eventType, filter.eventType) : undefined,
+        filter.eventTypes?.length ? inArray(events.eventType, [...filter.eventTypes]) : undefined,
         filter.search ? or(eq(events.id, filter.search), eq(events.idempotencyKey, filter.search)) : undefined,
         idRange(events.id, "event", filter.since, filter.until),
         page.cursor ? lt(events.id, page.cursor) : undefined,
@@ -95,4 +98,23 @@ export async function findEventWithDeliveries(db: Database, projectId: string, e
       .orderBy(deliveries.id),
   ]);
   return event[0] ? { event: event[0], deliveries: rows } : undefined;
+}
+
+/** Events by id (any number), with their bodies: a page of a list that shows payloads. */
+export async function findEvents(db: Database, projectId: string, eventIds: readonly string[]): Promise<Map<string, Event>> {
+  const found = new Map<string, Event>();
+  for (const part of chunk([...new Set(eventIds)], 90)) {
+    const rows = await db.select().from(events).where(and(eq(events.projectId, projectId), inArray(events.id, part))).all();
+    for (const row of rows) found.set(row.id, row);
+  }
+  return found;
+}
+
+/** One event of an application by its id or its idempotency key (a Svix message's `eventId`). */
+export async function findApplicationEvent(db: Database, projectId: string, applicationId: string, idOrKey: string): Promise<Event | undefined> {
+  return db
+    .select()
+    .from(events)
+    .where(and(eq(events.projectId, projectId), eq(events.applicationId, applicationId), or(eq(events.id, idOrKey), eq(events.idempotencyKey, idOrKey))))
+    .get();
 }

@@ -5,7 +5,7 @@
 import { newId } from "../db/ids";
 import { activeSecrets } from "../db/endpoints";
 import type { Attempt } from "../db/schema";
-import { postWebhook } from "../outbound/post-webhook";
+import { SENSITIVE_HEADERS, postWebhook } from "../outbound/post-webhook";
 import { checkEndpointUrl } from "../outbound/url-guard";
 import { sign } from "../signing/standard-webhooks";
 import { USER_AGENT } from "../version";
@@ -21,9 +21,6 @@ export type AttemptOutcome = {
   /** The receiver answered 410 Gone: it asks never to be called again. */
   gone: boolean;
 };
-
-/** Header values that authenticate to the receiver are kept out of the attempt log. */
-const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token)$/i;
 
 export async function attemptDelivery(
   { delivery, endpoint, body }: ClaimedDelivery,

@@ -4,6 +4,9 @@
  */
 import type { RecordedResponse } from "../db/schema";
 
+/** Header values that authenticate to the receiver: kept out of the attempt log and of header listings. */
+export const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token)$/i;
+
 export const RESPONSE_BODY_LIMIT = 32 * 1024;
 
 export type PostResult =

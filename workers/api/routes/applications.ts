@@ -20,7 +20,7 @@ const Uid = z
   .regex(/^[a-zA-Z0-9\-_.]+$/, "letters, digits, - _ and . only")
   .refine((uid) => !uid.startsWith("app_"), "must not start with app_ (that is how application ids start)");
 
-const applicationFields = {
+export const applicationFields = {
   name: z.string().trim().min(1).max(256),
   uid: Uid.nullable().openapi({ description: "Your own id for this customer, unique in the project; usable wherever an application id is" }),
   metadata: z
@@ -65,11 +65,23 @@ export const applicationOut = (row: Application): z.infer<typeof ApplicationOut>
 const ApplicationParam = z.object({ id: z.string().min(1).max(256).openapi({ param: { name: "id", in: "path" }, description: "Application id or uid" }) });
 
 /** drizzle wraps D1's error in its own "Failed query" error; the constraint is named in the cause. */
-const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed/i.test(`${error} ${(error as Error)?.cause ?? ""}`);
+export const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed/i.test(`${error} ${(error as Error)?.cause ?? ""}`);
 const uidTaken = (uid: string | null | undefined) => new Problem("conflict", `uid: an application with uid "${uid}" already exists`, [{ path: "uid", message: "already in use" }]);
 
 const DEFAULT_LINK_SECONDS = 7 * 86_400;
 const MAX_LINK_SECONDS = 30 * 86_400;
+
+/** A signed, expiring portal link for one application; `token` is the capability carried in its fragment. */
+export async function createPortalLink(env: Env, application: Application, input: { expiresInSeconds?: number; readOnly?: boolean }) {
+  const expiresAt = Date.now() + (input.expiresInSeconds ?? DEFAULT_LINK_SECONDS) * 1000;
+  const readOnly = input.readOnly ?? false;
+  const token = await signPortalToken(
+    { kind: "link", projectId: application.projectId, applicationId: application.id, readOnly, expiresAt, renewableUntil: expiresAt },
+    application.portalKey,
+  );
+  // In the fragment, the capability is never sent to a server, logged or leaked in a Referer.
+  return { url: `${config(env).dashboardUrl}/portal/${application.projectId}#${token}`, token, expiresAt: new Date(expiresAt), readOnly };
+}
 
 export const applicationRoutes = new OpenAPIHono<AppEnv>();
 
@@ -199,16 +211,8 @@ applicationRoutes.openapi(
   }),
   async (c) => {
     const application = await requireApplication(c.env, c.get("principal"), c.req.valid("param").id);
-    const input = c.req.valid("json") ?? {};
-    const expiresAt = Date.now() + (input.expiresInSeconds ?? DEFAULT_LINK_SECONDS) * 1000;
-    const readOnly = input.readOnly ?? false;
-    const token = await signPortalToken(
-      { kind: "link", projectId: application.projectId, applicationId: application.id, readOnly, expiresAt, renewableUntil: expiresAt },
-      application.portalKey,
-    );
-    // In the fragment, the capability is never sent to a server, logged or leaked in a Referer.
-    const url = `${config(c.env).dashboardUrl}/portal/${application.projectId}#${token}`;
-    return c.json({ url, expiresAt: new Date(expiresAt).toISOString(), readOnly }, 201);
+    const { url, expiresAt, readOnly } = await createPortalLink(c.env, application, c.req.valid("json") ?? {});
+    return c.json({ url, expiresAt: expiresAt.toISOString(), readOnly }, 201);
   },
 );
 

@@ -21,7 +21,8 @@ const RESERVED_HEADERS = /^(host|content-length|content-type|user-agent|transfer
 const HeaderValue = z.string().max(4096).regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, "must not contain control characters such as CR or LF");
 const EventTypeFilter = z.string().regex(/^[a-zA-Z0-9_\-.]+(\.\*)?$/, "letters, digits, _ - . with an optional trailing .*").max(200);
 
-const endpointFields = {
+/** The rules for each endpoint field, shared with the Svix API. */
+export const endpointFields = {
   url: z.string().max(2048),
   description: z.string().max(500),
   eventTypes: z.array(EventTypeFilter).max(200),
