@@ -17,6 +17,7 @@ import { alertRoutes } from "./routes/alerts";
 import { applicationRoutes } from "./routes/applications";
 import { portalSessionRoutes, publicPortalRoutes } from "./routes/portal";
 import { statsRoutes } from "./routes/stats";
+import { svixApi } from "./svix/index";
 import { VERSION } from "../version";
 
 /** A whole request; a single event's payload has its own, smaller limit (MAX_PAYLOAD_BYTES). */
@@ -63,5 +64,7 @@ export function createApp() {
   v1.use("*", apiKeyAuth({ scope: "project" }));
   for (const routes of [currentProject, applicationRoutes, portalSessionRoutes, endpointRoutes, eventRoutes, deliveryRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
   app.route("/api/v1", v1);
+  // Svix's API, for Svix's SDKs: its own errors and OpenAPI document (Svix's), so it is not in Ferry's.
+  app.route("/svix/api/v1", svixApi());
   return app;
 }

@@ -9,6 +9,10 @@ import { attempts, deliveries, endpoints, events, type DeliveryStatus } from "./
 
 export type DeliveryFilter = {
   status?: DeliveryStatus;
+  /** Any of these statuses. */
+  statuses?: readonly DeliveryStatus[];
+  /** Any of these event types. */
+  eventTypes?: readonly string[];
   endpointId?: string;
   applicationId?: string;
   eventId?: string;
@@ -21,6 +25,8 @@ function matching(projectId: string, filter: DeliveryFilter): SQL | undefined {
   return and(
     eq(deliveries.projectId, projectId),
     filter.status ? eq(deliveries.status, filter.status) : undefined,
+    filter.statuses ? inArray(deliveries.status, [...filter.statuses]) : undefined,
+    filter.eventTypes?.length ? inArray(deliveries.eventType, [...filter.eventTypes]) : undefined,
     filter.endpointId ? eq(deliveries.endpointId, filter.endpointId) : undefined,
     filter.applicationId ? eq(deliveries.applicationId, filter.applicationId) : undefined,
     filter.eventId ? eq(deliveries.eventId, filter.eventId) : undefined,

@@ -13,6 +13,8 @@ export const ID_PREFIXES = {
   delivery: "dlv",
   attempt: "att",
   alert: "alr",
+  /** Svix's background tasks (an endpoint recovery), which Ferry finishes before it answers. */
+  backgroundTask: "qtask",
 } as const;
 
 function encodeTime(time: number): string {
