@@ -25,7 +25,7 @@ const MessageIn = z.object({
   eventId: SvixName.nullish(),
   payload: Payload,
   application: ApplicationIn.nullish(),
-  deliverAt: z.unknown().refine((value) => value == null, "scheduled sending (deliverAt) is not supported"),
+  deliverAt: z.null({ error: "scheduled sending (deliverAt) is not supported" }).optional(),
 });
 
 /** Sends `payload` as the whole webhook body, to the application's subscribed endpoints or to `endpoint` alone. */
