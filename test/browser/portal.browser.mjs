@@ -245,10 +245,13 @@ describe("customer portal", () => {
       assert.equal(secret, (await api("GET", `/endpoints/${id}/secret`)).body.secret);
       await page.click("[data-testid=rotate-secret]");
       await eventually(async () => (await page.locator("[data-testid=secret]").innerText()) !== secret, "a new secret is shown");
+      // Each click waits for the page to show the new state, so the second one cannot act on stale data.
       await page.click("[data-testid=toggle-endpoint]");
-      await eventually(async () => (await api("GET", `/endpoints/${id}`)).body.status === "disabled", "disabled");
+      await waitForText(page.locator("[data-testid=toggle-endpoint]"), /^Enable$/);
+      assert.equal((await api("GET", `/endpoints/${id}`)).body.status, "disabled");
       await page.click("[data-testid=toggle-endpoint]");
-      await eventually(async () => (await api("GET", `/endpoints/${id}`)).body.status === "active", "enabled");
+      await waitForText(page.locator("[data-testid=toggle-endpoint]"), /^Disable$/);
+      assert.equal((await api("GET", `/endpoints/${id}`)).body.status, "active");
       page.once("dialog", (dialog) => dialog.accept());
       await page.click("[data-testid=delete-endpoint]");
       await page.waitForURL(/\/endpoints$/);
