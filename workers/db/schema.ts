@@ -110,8 +110,9 @@ export const endpoints = sqliteTable(
 export type Endpoint = typeof endpoints.$inferSelect;
 
 /**
- * `body` holds the exact bytes sent on every attempt: {"type","timestamp","data"}, or "" when they are larger
- * than db/bodies.ts's inline limit and live in R2 instead (a real body is never empty: it is a JSON object).
+ * `body` holds the exact bytes sent on every attempt: {"type","timestamp","data"}; or, when they are larger
+ * than db/bodies.ts's inline limit, `r2:<key>#<offset>,<length>`, where they are in R2 (a body is JSON, so
+ * it never starts with "r2:").
  */
 export const events = sqliteTable(
   "events",

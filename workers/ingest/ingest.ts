@@ -3,7 +3,7 @@
  * then delivery ids onto the queue. Idempotency keys make a repeated request return the original event.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { storeEventBody } from "../db/bodies";
+import { storeEventBodies } from "../db/bodies";
 import { chunk, database, type Database } from "../db/client";
 import { newId } from "../db/ids";
 import { deliveries, events, type Delivery, type Event } from "../db/schema";
@@ -67,7 +67,7 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
     fresh.push({ result, endpointIds: input.endpointIds });
   }
   // Large bodies go to R2 before their rows exist, so no row ever points at a missing object.
-  const storedBodies = await Promise.all(fresh.map(({ result: { event } }) => storeEventBody(env, event.id, event.body)));
+  const storedBodies = await storeEventBodies(env, fresh.map(({ result }) => result.event));
   const statements = fresh.flatMap(({ result: { event }, endpointIds }, i) => [
     db.insert(events).values({ ...event, body: storedBodies[i] }),
     insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, endpointIds, now }),

@@ -8,7 +8,7 @@
  */
 import { and, asc, eq, exists, gt, inArray, lt, notInArray, sql, type SQL } from "drizzle-orm";
 import { retentionMs } from "../config";
-import { byteLength, deleteBodies, eventBodyKey, responseBodyKey } from "../db/bodies";
+import { byteLength, deleteBodies, eventBodyObject, eventBodyRefPrefix, responseBodyKey } from "../db/bodies";
 import { database, type Database } from "../db/client";
 import { idFloor } from "../db/ids";
 import { PENDING_DELIVERY_STATUSES, alerts, attempts, deliveries, events, projects, type StoredResponse } from "../db/schema";
@@ -97,12 +97,32 @@ async function deleteOldEvents(env: Env, db: Database, projectId: string, horizo
       .delete(events)
       .where(and(inArray(events.id, doomed), notInArray(events.id, pendingAmong(db, doomed))))
       .returning({ id: events.id, body: events.body });
-    for (const row of gone) if (row.body === "") keys.push(eventBodyKey(row.id));
     result.events += gone.length;
+    keys.push(...(await unreferencedBodyObjects(db, projectId, gone.map((row) => row.body))));
     await deleteBodies(env, keys);
     result.bodies += keys.length;
   }
   return { lastSeen: candidates.at(-1)!.id };
+}
+
+/** The R2 objects these deleted events' bodies were in that no remaining event still points into. */
+async function unreferencedBodyObjects(db: Database, projectId: string, bodies: string[]): Promise<string[]> {
+  const objects = new Map<string, { key: string; idsFrom: string; idsTo: string; prefix: string }>();
+  for (const body of bodies) {
+    const object = eventBodyObject(body);
+    if (object) objects.set(object.key, { ...object, prefix: eventBodyRefPrefix(object.key) });
+  }
+  if (objects.size === 0) return [];
+  // One statement for all of them. Only events of the same ingest call can share an object, and those share
+  // one millisecond's ids, so each check is a short range on the (project_id, id) index.
+  const rows = await db.all<{ key: string }>(sql`
+    select o.value ->> 'key' as key from json_each(${JSON.stringify([...objects.values()])}) o
+    where not exists (
+      select 1 from ${events} e
+      where e.project_id = ${projectId} and e.id >= o.value ->> 'idsFrom' and e.id < o.value ->> 'idsTo'
+        and substr(e.body, 1, length(o.value ->> 'prefix')) = o.value ->> 'prefix'
+    )`);
+  return rows.map((row) => row.key);
 }
 
 /** Of the given event ids, those with a pending delivery. */
