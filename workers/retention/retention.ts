@@ -6,7 +6,8 @@
  * (at most `STATEMENT_ROWS` rows each) that ingest can slip between, and a run stops at its time budget; the
  * project's `retentionCursor` lets the next run resume after the last event looked at.
  */
-import { and, asc, eq, exists, gt, inArray, lt, notInArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, exists, gt, inArray, lt, not, sql } from "drizzle-orm";
+import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { retentionMs } from "../config";
 import { byteLength, deleteBodies, eventBodyObject, eventBodyRefPrefix, responseBodyKey } from "../db/bodies";
 import { database, type Database } from "../db/client";
@@ -52,15 +53,7 @@ export async function applyRetention(env: Env, options: { now?: number; budgetMs
  */
 async function deleteOldEvents(env: Env, db: Database, projectId: string, horizon: number, cursor: string | null, result: RetentionResult) {
   const candidates = await db
-    .select({
-      id: events.id,
-      pending: exists(
-        db
-          .select({ one: sql`1` })
-          .from(deliveries)
-          .where(and(eq(deliveries.eventId, events.id), inArray(deliveries.status, PENDING_DELIVERY_STATUSES))),
-      ),
-    })
+    .select({ id: events.id, pending: hasPendingDelivery(db, events.id) })
     .from(events)
     .where(and(eq(events.projectId, projectId), lt(events.id, idFloor("event", horizon)), cursor ? gt(events.id, cursor) : undefined))
     .orderBy(asc(events.id))
@@ -75,7 +68,7 @@ async function deleteOldEvents(env: Env, db: Database, projectId: string, horizo
       db
         .select({ id: deliveries.id })
         .from(deliveries)
-        .where(and(inArray(deliveries.eventId, doomed), notInArray(deliveries.eventId, pendingAmong(db, doomed))));
+        .where(and(inArray(deliveries.eventId, doomed), not(hasPendingDelivery(db, deliveries.eventId))));
     const keys: string[] = [];
     // Children first; each statement checks again that nothing became pending (a resend) since the select.
     for (let deleted = STATEMENT_ROWS; deleted === STATEMENT_ROWS; ) {
@@ -95,7 +88,7 @@ async function deleteOldEvents(env: Env, db: Database, projectId: string, horizo
     }
     const gone = await db
       .delete(events)
-      .where(and(inArray(events.id, doomed), notInArray(events.id, pendingAmong(db, doomed))))
+      .where(and(inArray(events.id, doomed), not(hasPendingDelivery(db, events.id))))
       .returning({ id: events.id, body: events.body });
     result.events += gone.length;
     keys.push(...(await unreferencedBodyObjects(db, projectId, gone.map((row) => row.body))));
@@ -125,12 +118,15 @@ async function unreferencedBodyObjects(db: Database, projectId: string, bodies: 
   return rows.map((row) => row.key);
 }
 
-/** Of the given event ids, those with a pending delivery. */
-const pendingAmong = (db: Database, eventIds: SQL) =>
-  db
-    .select({ eventId: deliveries.eventId })
-    .from(deliveries)
-    .where(and(inArray(deliveries.eventId, eventIds), inArray(deliveries.status, PENDING_DELIVERY_STATUSES)));
+const sibling = alias(deliveries, "sibling");
+/** Correlated on the event id, so it is a lookup on deliveries_event_id_idx however many deliveries are pending. */
+const hasPendingDelivery = (db: Database, eventId: SQLiteColumn) =>
+  exists(
+    db
+      .select({ one: sql`1` })
+      .from(sibling)
+      .where(and(eq(sibling.eventId, eventId), inArray(sibling.status, PENDING_DELIVERY_STATUSES))),
+  );
 
 const hasBodyInR2 = (response: StoredResponse | null) => !!response && "excerpt" in response && byteLength(response.excerpt) < response.bodyBytes;
 
