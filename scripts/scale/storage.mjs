@@ -276,9 +276,9 @@ async function measureRetention(key, file) {
     let i = 0;
     while (ingesting) {
       const t = performance.now();
-      const res = await api("POST", "/events", { eventType: "order.paid", payload: payload(i++) }, key);
+      const res = await api("POST", "/events", { eventType: "order.paid", payload: payload(i++) }, key).catch((error) => ({ status: 0, text: String(error.cause ?? error) }));
       if (res.status === 202) latencies[phase].push(performance.now() - t);
-      else failures.push(`${phase}: ${res.status} ${res.text.slice(0, 120)}`);
+      else failures.push(`${phase} after ${Math.round(performance.now() - t)} ms: ${res.status} ${res.text.slice(0, 120)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   })();

@@ -3,8 +3,9 @@
  * their deliveries, attempts and R2 bodies, and its finished alert emails past the same horizon. An event with a
  * pending delivery (queued, sending, retrying, paused) is kept whole until the delivery finishes or its
  * endpoint is deleted (which fails it). D1 runs one query at a time, so the work is cut into small statements
- * (at most `STATEMENT_ROWS` rows each) that ingest can slip between, and a run stops at its time budget; the
- * project's `retentionCursor` lets the next run resume after the last event looked at.
+ * (at most `STATEMENT_ROWS` rows each) that ingest can slip between, it rests as long as each step took, and a
+ * run stops at its time budget; the project's `retentionCursor` lets the next run resume after the last event
+ * looked at.
  */
 import { and, asc, eq, exists, gt, inArray, lt, not, sql } from "drizzle-orm";
 import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
@@ -35,10 +36,14 @@ export async function applyRetention(env: Env, options: { now?: number; budgetMs
     result.alerts += await deleteFinishedAlerts(db, project.id, horizon, deadline);
     let cursor = project.cursor;
     while (Date.now() < deadline) {
+      const stepStarted = Date.now();
       const step = await deleteOldEvents(env, db, project.id, horizon, cursor, result);
       cursor = step.lastSeen;
       await db.update(projects).set({ retentionCursor: cursor }).where(eq(projects.id, project.id));
       if (cursor === null) break;
+      // As long again idle: retention takes at most half of the database's (serial) time, so ingest and
+      // delivery queries never wait behind more than one step.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Date.now() - stepStarted, Math.max(0, deadline - Date.now()))));
     }
     if (Date.now() >= deadline) break;
   }
