@@ -17,7 +17,12 @@ const isPortal = (route: string | null) => route === "/portal" || !!route?.start
 async function portalFrameAncestors(event: RequestEvent): Promise<string> {
   const project = event.params.project;
   if (!project) return "'none'";
-  const { allowedOrigins } = await apiGet<{ allowedOrigins: string[] }>(event, `/portal/frame-ancestors/${encodeURIComponent(project)}`);
+  let allowedOrigins: string[] = [];
+  try {
+    ({ allowedOrigins } = await apiGet<{ allowedOrigins: string[] }>(event, `/portal/frame-ancestors/${encodeURIComponent(project)}`));
+  } catch {
+    // Fails closed: when the policy cannot be read, nobody may frame the page.
+  }
   const origins = allowedOrigins.filter((origin) => /^https?:\/\/[^\s;,'"]+$/.test(origin));
   return origins.length > 0 ? origins.join(" ") : "'none'";
 }

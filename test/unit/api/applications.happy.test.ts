@@ -7,7 +7,7 @@ beforeAll(async () => {
   receivers = fakeReceivers();
   receivers.on("https://", () => new Response("ok"));
   call = client((await createProject("apps")).apiKey);
-});
+}, 30_000);
 afterAll(() => receivers.restore());
 
 describe("application CRUD", () => {
@@ -58,7 +58,7 @@ describe("application CRUD", () => {
 
   it("deleting an application deletes its endpoints, whose pending deliveries end as failed", async () => {
     const app = (await call("POST", "/applications", { name: "Leaving", uid: "leaving" })).body;
-    const endpointIds = [];
+    const endpointIds: string[] = [];
     for (let i = 0; i < 3; i++) endpointIds.push((await call("POST", "/endpoints", { url: `https://leaving${i}.example.com/`, applicationId: app.id })).body.id);
     await call("POST", `/endpoints/${endpointIds[0]}/disable`);
     const sent = await call("POST", "/events", { eventType: "x.y", payload: {}, application: "leaving" });

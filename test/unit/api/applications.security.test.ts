@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../../workers/db/client";
 import { applications } from "../../../workers/db/schema";
 import { signPortalToken } from "../../../workers/portal/capability";
-import { api, client, createProject, env, eventually, expectProblem, fakeReceivers } from "../helpers";
+import { api, client, env, eventually, expectProblem, fakeReceivers } from "../helpers";
 import { expectTenantIsolation, twoTenants, type Tenant } from "./tenant-isolation";
 
 let receivers: ReturnType<typeof fakeReceivers>;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   receivers = fakeReceivers();
   receivers.on("https://", () => new Response("ok"));
   ({ owner, intruder } = await twoTenants());
-});
+}, 30_000);
 afterAll(() => receivers.restore());
 
 /** The link token is the URL's fragment; the project id is its last path segment. */
@@ -61,7 +61,8 @@ describe("fan-out never crosses applications", () => {
     for (const [i] of apps.entries()) {
       for (const request of receivers.requests(`https://many-${i}.example.com/`)) expect(JSON.parse(request.body).data).toEqual({ i });
     }
-  });
+    // Creating 12 applications and ~24 endpoints one request at a time takes a while on a shared machine.
+  }, 30_000);
 });
 
 describe("applications are isolated by project", () => {
@@ -99,7 +100,7 @@ describe("a portal session", () => {
     epProject = (await owner.call("POST", "/endpoints", { url: "https://portal-project.example.com/" })).body;
     eventA = (await owner.call("POST", "/events", { eventType: "a.happened", payload: {}, application: appA.id })).body;
     eventB = (await owner.call("POST", "/events", { eventType: "b.happened", payload: {}, application: appB.id })).body;
-  });
+  }, 30_000);
 
   it("sees its own application only; another application's (and the project's) ids answer 404", async () => {
     const session = await portalSession(owner.call, "portal-a");

@@ -186,7 +186,7 @@ applicationRoutes.openapi(
 
 const PortalLinkIn = z
   .strictObject({
-    expiresInSeconds: z.number().int().min(60).max(MAX_LINK_SECONDS).optional().openapi({ description: `Default ${DEFAULT_LINK_SECONDS} (7 days)` }),
+    expiresInSeconds: z.number().int().min(1).max(MAX_LINK_SECONDS).optional().openapi({ description: `Default ${DEFAULT_LINK_SECONDS} (7 days)` }),
     readOnly: z.boolean().optional().openapi({ description: "The customer may look but change nothing (no secrets revealed)" }),
   })
   .openapi("PortalLinkIn");

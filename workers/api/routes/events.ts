@@ -3,6 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { config } from "../../config";
+import { eventBody } from "../../db/bodies";
 import { database } from "../../db/client";
 import { projectEndpoints } from "../../db/endpoints";
 import { deliveryCounts, eventTypes, findEventWithDeliveries, listEvents } from "../../db/events";
@@ -239,7 +240,7 @@ eventRoutes.openapi(
         applicationId: event.applicationId,
         idempotencyKey: event.idempotencyKey,
         createdAt: event.createdAt.toISOString(),
-        payload: payloadOf(event),
+        payload: payloadOf(await eventBody(c.env, event), event.bodyFormat),
         deliveries: found.deliveries.map((row) => deliveryOut(row.delivery, row.endpointUrl)),
       },
       200,

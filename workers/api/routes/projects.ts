@@ -3,7 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import { PROJECT_DEFAULTS, config, retrySchedule } from "../../config";
+import { PROJECT_DEFAULTS, config, retainedSince, retentionMs, retrySchedule } from "../../config";
 import { database } from "../../db/client";
 import { newId } from "../../db/ids";
 import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
@@ -61,6 +61,9 @@ export const ProjectOut = z
     metaEndpointUrl: z.string().nullable(),
     metaEndpointId: z.string().nullable().openapi({ description: "Read its signing secret at /endpoints/{id}/secret" }),
     portal: PortalSettingsOut,
+    retentionDays: z.number().int().openapi({ description: "Events, their deliveries and attempts are deleted this many days after they were sent" }),
+    retentionSeconds: z.number().int().openapi({ description: "The retention in effect (a deployment may override retentionDays)" }),
+    retainedSince: z.string().openapi({ description: "Data goes back to about this time; older data is deleted (pending deliveries are kept)" }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -78,6 +81,7 @@ const ProjectPatch = z
     disableAfterSeconds: z.number().int().min(0).max(30 * 86400),
     metaEndpointUrl: z.string().max(2048).nullable(),
     portal: PortalSettingsPatch.openapi({ description: "The customer portal's branding and the sites that may embed it; fields left out are kept" }),
+    retentionDays: z.number().int().min(1).max(365),
   })
   .partial()
   .openapi("ProjectPatch");
@@ -98,6 +102,9 @@ function projectOut(env: Env, project: Project, metaEndpointUrl: string | null =
     metaEndpointUrl,
     metaEndpointId: project.metaEndpointId,
     portal: portalSettingsOf(project),
+    retentionDays: project.retentionDays,
+    retentionSeconds: Math.round(retentionMs(env, project) / 1000),
+    retainedSince: retainedSince(env, project).toISOString(),
     createdAt: project.createdAt.toISOString(),
     updatedAt: project.updatedAt.toISOString(),
   };
@@ -130,7 +137,7 @@ adminProjects.openapi(
     const key = await generateApiKey();
     const project = await createProjectWithKey(
       database(c.env),
-      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null, portal: null },
+      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null, retentionCursor: null, portal: null },
       key,
     );
     return c.json({ ...projectOut(c.env, project), apiKey: key.key }, 201);
@@ -176,7 +183,7 @@ currentProject.openapi(
     method: "patch",
     path: "/project",
     operationId: "v1.project.update",
-    summary: "Change settings: name, alert emails, retry schedule, endpoint-health thresholds, meta endpoint",
+    summary: "Change settings: name, alert emails, retry schedule, endpoint-health thresholds, meta endpoint, retention",
     security,
     request: { body: jsonBody(ProjectPatch) },
     responses: { 200: jsonResponse(ProjectOut, "Updated"), ...errorResponses },

@@ -5,7 +5,8 @@
  */
 import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
-import { findAttempt, listAttempts, type AttemptFilter } from "../../db/attempts";
+import { findAttempt, listAttempts, sentAttempt, type AttemptFilter } from "../../db/attempts";
+import type { Event } from "../../db/schema";
 import { database } from "../../db/client";
 import { listDeliveries, resetForResend } from "../../db/deliveries";
 import { findEndpoint } from "../../db/endpoints";
@@ -13,7 +14,7 @@ import { findEvents } from "../../db/events";
 import { enqueueDeliveries } from "../../queue/delivery-queue";
 import type { AppEnv } from "../env";
 import { conflict, notFound } from "./errors";
-import { attemptOut, endpointMessageOut, messageEndpointOut, messageOut } from "./models";
+import { attemptOut, contentOf, endpointMessageOut, messageEndpointOut, messageOut } from "./models";
 import { requireApp, requireEndpointOf, requireMessageOf } from "./scope";
 import { DELIVERY_STATUSES_OF, MessageStatusQuery, PageQuery, QueryFlag, QueryList, QueryTime, listResponse, readQuery, type SvixContext } from "./wire";
 
@@ -41,13 +42,16 @@ async function attemptList(c: SvixContext, projectId: string, filter: AttemptFil
     { ...filter, succeeded: query.status === undefined ? undefined : query.status === 0, statusClass: query.status_code_class, eventTypes: query.event_types, since: query.after, until: query.before },
     { limit: query.limit, cursor: query.iterator },
   );
-  const events = query.with_msg ? await findEvents(db, projectId, rows.slice(0, query.limit).map((row) => row.delivery.eventId)) : undefined;
-  return c.json(
-    listResponse(rows, query.limit, (row) => row.attempt.id, (row) => {
-      const event = events?.get(row.delivery.eventId);
-      return attemptOut(row.attempt, row.delivery, event ? messageOut(event, query.with_content) : undefined);
+  const items = rows.slice(0, query.limit);
+  const events = query.with_msg ? await findEvents(db, projectId, items.map((row) => row.delivery.eventId)) : new Map<string, Event>();
+  const sent = await Promise.all(items.map((row) => sentAttempt(c.env, row.attempt, row.delivery.eventId)));
+  const msgs = await Promise.all(
+    items.map(async (row) => {
+      const event = events.get(row.delivery.eventId);
+      return event ? messageOut(event, await contentOf(c.env, event, query.with_content)) : undefined;
     }),
   );
+  return c.json(listResponse(rows, query.limit, (row) => row.attempt.id, (row, i) => attemptOut(sent[i], row.delivery, msgs[i])));
 }
 
 export const svixAttempts = new Hono<AppEnv>();
@@ -71,7 +75,7 @@ svixAttempts.get("/app/:app_id/msg/:msg_id/attempt/:attempt_id", async (c) => {
   const event = await requireMessageOf(c, application);
   const found = await findAttempt(database(c.env), application.projectId, event.id, c.req.param("attempt_id"));
   if (!found) throw notFound("message attempt");
-  return c.json(attemptOut(found.attempt, found.delivery));
+  return c.json(attemptOut(await sentAttempt(c.env, found.attempt, event.id), found.delivery));
 });
 
 const AttemptedMessagesQuery = PageQuery.extend({
@@ -103,7 +107,8 @@ svixAttempts.get("/app/:app_id/endpoint/:endpoint_id/msg", async (c) => {
     { limit: query.limit, cursor: query.iterator },
   );
   const events = await findEvents(db, application.projectId, rows.slice(0, query.limit).map((row) => row.delivery.eventId));
-  return c.json(listResponse(rows, query.limit, (row) => row.delivery.id, (row) => endpointMessageOut(events.get(row.delivery.eventId)!, row.delivery, query.with_content)));
+  const bodies = await Promise.all(rows.slice(0, query.limit).map((row) => contentOf(c.env, events.get(row.delivery.eventId)!, query.with_content)));
+  return c.json(listResponse(rows, query.limit, (row) => row.delivery.id, (row, i) => endpointMessageOut(events.get(row.delivery.eventId)!, row.delivery, bodies[i])));
 });
 
 /** A message goes to as many endpoints as its application has: one page of them is read at a time. */

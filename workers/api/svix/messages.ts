@@ -14,7 +14,7 @@ import { ingestEvents } from "../../ingest/ingest";
 import type { AppEnv } from "../env";
 import { ApplicationIn, applicationOrCreate } from "./applications";
 import { SvixError, conflict, invalid, notFound } from "./errors";
-import { messageOut } from "./models";
+import { contentOf, messageOut } from "./models";
 import { projectOf, requireApp, requireEndpointOf, requireMessageOf } from "./scope";
 import { PageQuery, QueryFlag, QueryList, QueryTime, SvixName, listResponse, readBody, readQuery, type SvixContext } from "./wire";
 
@@ -54,7 +54,8 @@ svixMessages.post("/app/:app_id/msg", async (c) => {
   const input = await readBody(c, MessageIn);
   const application = await applicationOrCreate(c, c.req.param("app_id"), input.application);
   if (!application) throw notFound("application");
-  return c.json(messageOut(await send(c, application, input), withContent), 202);
+  const event = await send(c, application, input);
+  return c.json(messageOut(event, await contentOf(c.env, event, withContent)), 202);
 });
 
 const MessageListQuery = PageQuery.extend({
@@ -77,12 +78,14 @@ svixMessages.get("/app/:app_id/msg", async (c) => {
     { limit: query.limit, cursor: query.iterator },
   );
   const events = await findEvents(db, application.projectId, rows.slice(0, query.limit).map((row) => row.id));
-  return c.json(listResponse(rows, query.limit, (row) => row.id, (row) => messageOut(events.get(row.id)!, query.with_content)));
+  const bodies = await Promise.all(rows.slice(0, query.limit).map((row) => contentOf(c.env, events.get(row.id)!, query.with_content)));
+  return c.json(listResponse(rows, query.limit, (row) => row.id, (row, i) => messageOut(events.get(row.id)!, bodies[i])));
 });
 
 svixMessages.get("/app/:app_id/msg/:msg_id", async (c) => {
   const { with_content: withContent } = readQuery(c, z.object({ with_content: QueryFlag(true) }));
-  return c.json(messageOut(await requireMessageOf(c, await requireApp(c)), withContent));
+  const event = await requireMessageOf(c, await requireApp(c));
+  return c.json(messageOut(event, await contentOf(c.env, event, withContent)));
 });
 
 /** Payloads are kept for as long as their deliveries may be resent; Ferry does not expunge them on request. */
@@ -108,5 +111,6 @@ svixMessages.post("/app/:app_id/endpoint/:endpoint_id/send-example", async (c) =
   const examples = Object.values(eventType.schemas ?? {}).flatMap((schema) => ((schema as { examples?: unknown[] })?.examples ?? []));
   if (examples.length > 0 && input.exampleIndex >= examples.length) throw invalid(["body", "exampleIndex"], `the event type has ${examples.length} examples`);
   const payload = examples[input.exampleIndex] ?? { eventType: input.eventType, example: true, description: eventType.description };
-  return c.json(messageOut(await send(c, application, { eventType: input.eventType, payload }, endpoint), true));
+  const event = await send(c, application, { eventType: input.eventType, payload }, endpoint);
+  return c.json(messageOut(event, await contentOf(c.env, event, true)));
 });

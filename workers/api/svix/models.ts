@@ -2,7 +2,9 @@
  * @module Ferry rows as Svix's response models (ApplicationOut, EndpointOut, MessageOut, MessageAttemptOut, …).
  * Svix fields Ferry has no use for are answered with their neutral value (`channels: null`, `version: 1`).
  */
-import type { Application, Attempt, Delivery, Endpoint, Event, EventTypeRow } from "../../db/schema";
+import type { SentAttempt } from "../../db/attempts";
+import type { Application, Delivery, Endpoint, Event, EventTypeRow } from "../../db/schema";
+import { eventBody } from "../../db/bodies";
 import { payloadOf } from "../../ingest/ingest";
 import { statusOfDelivery, withStatus } from "./wire";
 
@@ -31,20 +33,20 @@ export const endpointOut = (row: Endpoint) => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
-/** Without content, the payload is `{}` as in Svix. */
-export const messageOut = (event: Event, withContent: boolean) => ({
+/** `body`: the event's bytes (db/bodies.ts `eventBody`); without them (no content asked for) the payload is `{}` as in Svix. */
+export const messageOut = (event: Event, body: string | undefined) => ({
   id: event.id,
   eventId: event.idempotencyKey,
   eventType: event.eventType,
-  payload: withContent ? payloadOf(event) : {},
+  payload: body === undefined ? {} : payloadOf(body, event.bodyFormat),
   channels: null,
   tags: null,
   timestamp: event.createdAt.toISOString(),
 });
 
-export const attemptSucceeded = (attempt: Attempt) => attempt.response !== null && attempt.response.status >= 200 && attempt.response.status < 300;
+export const attemptSucceeded = (attempt: SentAttempt) => attempt.response !== null && attempt.response.status >= 200 && attempt.response.status < 300;
 
-export const attemptOut = (attempt: Attempt, delivery: Delivery, msg?: ReturnType<typeof messageOut>) => ({
+export const attemptOut = (attempt: SentAttempt, delivery: Delivery, msg?: ReturnType<typeof messageOut>) => ({
   id: attempt.id,
   msgId: delivery.eventId,
   endpointId: delivery.endpointId,
@@ -59,8 +61,8 @@ export const attemptOut = (attempt: Attempt, delivery: Delivery, msg?: ReturnTyp
 });
 
 /** A message as one endpoint sees it: its delivery's status and next attempt. */
-export const endpointMessageOut = (event: Event, delivery: Delivery, withContent: boolean) => ({
-  ...messageOut(event, withContent),
+export const endpointMessageOut = (event: Event, delivery: Delivery, body: string | undefined) => ({
+  ...messageOut(event, body),
   ...withStatus(statusOfDelivery(delivery.status)),
   nextAttempt: delivery.nextAttemptAt && statusOfDelivery(delivery.status) === "pending" ? delivery.nextAttemptAt.toISOString() : null,
 });
@@ -85,3 +87,7 @@ export const eventTypeOut = (row: EventTypeRow, withContent = true) => ({
   createdAt: row.createdAt.toISOString(),
   updatedAt: row.updatedAt.toISOString(),
 });
+
+/** The bytes an event sends (from R2 when they are kept there), when its content is asked for. */
+export const contentOf = (env: Env, event: Event, withContent: boolean): Promise<string | undefined> =>
+  withContent ? eventBody(env, event) : Promise.resolve(undefined);

@@ -6,6 +6,8 @@
  *
  * Why not a cookie: inside a cross-site iframe the browser may send no cookie at all (third-party cookie
  * blocking, and partitioned cookies need https and still vary by browser). A header works in every frame.
+ * Where a framed page may not even use sessionStorage (Chromium with third-party storage blocked), the token
+ * lives in memory for the life of the page.
  */
 import { error } from "@sveltejs/kit";
 import { invalidateAll } from "$app/navigation";
@@ -27,14 +29,28 @@ export const ENDED_MESSAGE = "This portal link has expired or was revoked. Ask f
 
 type Fetch = typeof fetch;
 
+let inMemory: string | null = null;
+
+/** This tab's sessionStorage, or null where the browser denies it to this (framed) document. */
+function tabStorage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
 function store(session: PortalSession | null) {
-  if (session) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
-  else sessionStorage.removeItem(STORAGE_KEY);
+  const value = session ? JSON.stringify(session) : null;
+  inMemory = value;
+  const storage = tabStorage();
+  if (value) storage?.setItem(STORAGE_KEY, value);
+  else storage?.removeItem(STORAGE_KEY);
 }
 
 function stored(projectId: string): PortalSession | null {
   try {
-    const session = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "null") as PortalSession | null;
+    const session = JSON.parse(tabStorage()?.getItem(STORAGE_KEY) ?? inMemory ?? "null") as PortalSession | null;
     return session && session.projectId === projectId && Date.parse(session.expiresAt) > Date.now() ? session : null;
   } catch {
     return null;

@@ -18,7 +18,7 @@ export const actions: Actions = {
   create: async (event) => {
     const form = await event.request.formData();
     const values = { name: String(form.get("name") ?? "").trim(), uid: String(form.get("uid") ?? "").trim() };
-    if (!values.name) return fail(400, { values, fieldErrors: { name: "Give it a name." } as Record<string, string>, message: "Check the highlighted fields." });
+    if (!values.name) return fail(400, { values, fieldErrors: { name: "Give it a name." } satisfies Record<string, string> as Record<string, string>, message: "Check the highlighted fields." });
     const created = await apiSend<Application>(event, "POST", "/applications", { body: { name: values.name, ...(values.uid ? { uid: values.uid } : {}) } });
     if (!created.ok) return failWith(created, { values });
     setFlash(event.cookies, event.url, "success", `Application “${created.data.name}” created.`);
