@@ -58,12 +58,16 @@ const EventOut = z
   .object({ id: z.string(), eventType: z.string(), idempotencyKey: z.string().nullable(), createdAt: z.string(), payload: AnyJson("The event's payload"), deliveries: z.array(DeliveryOut) })
   .openapi("Event");
 
-/** Payload size limit and endpoint ownership: checks zod cannot make alone. Throws before anything is written. */
+/**
+ * Payload size limit and endpoint ownership: checks zod cannot make alone. Throws before anything is written.
+ * Each payload is serialised here once; ingest builds the webhook body from that JSON.
+ */
 async function checkEvents(env: Env, projectId: string, inputs: EventInput[], pathOf: (i: number) => (string | number)[]) {
   const limit = config(env).maxPayloadBytes;
-  const encoder = new TextEncoder();
   inputs.forEach((input, i) => {
-    const size = encoder.encode(JSON.stringify(input.payload)).byteLength;
+    const json = (input.payloadJson = JSON.stringify(input.payload));
+    // A UTF-16 unit is at most 3 UTF-8 bytes, so most payloads need no encoding to be measured.
+    const size = json.length * 3 <= limit ? json.length : new TextEncoder().encode(json).byteLength;
     if (size > limit) {
       const path = fieldPath([...pathOf(i), "payload"]);
       throw new Problem("payload-too-large", `${path} is ${size} bytes; the limit is ${limit}`, [{ path, message: `larger than ${limit} bytes` }]);
@@ -104,7 +108,7 @@ eventRoutes.openapi(
     const input: EventInput = { ...c.req.valid("json") };
     input.idempotencyKey ??= c.req.valid("header")["idempotency-key"];
     await checkEvents(c.env, projectId, [input], () => []);
-    const [result] = await ingestEvents(c.env, projectId, [input]);
+    const [result] = await ingestEvents(c.env, projectId, [input], { waitUntil: (p) => c.executionCtx.waitUntil(p) });
     return c.json(acceptedOut(result), result.created ? 202 : 200);
   },
 );
@@ -121,7 +125,7 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const projectId = projectIdOf(c.get("principal"));
-    const inputs = c.req.valid("json").events;
+    const inputs: EventInput[] = c.req.valid("json").events.map((event) => ({ ...event }));
     const seen = new Map<string, number>();
     inputs.forEach((input, i) => {
       if (!input.idempotencyKey) return;
@@ -129,7 +133,7 @@ eventRoutes.openapi(
       seen.set(input.idempotencyKey, i);
     });
     await checkEvents(c.env, projectId, inputs, (i) => ["events", i]);
-    const results = await ingestEvents(c.env, projectId, inputs);
+    const results = await ingestEvents(c.env, projectId, inputs, { waitUntil: (p) => c.executionCtx.waitUntil(p) });
     return c.json({ events: results.map(acceptedOut) }, 202);
   },
 );
