@@ -150,8 +150,9 @@ export function countedBatch<B>(batch: MessageBatch<B>): MessageBatch<B> {
     settled.add(id);
     sink().queue[how]++;
   };
-  const messages = batch.messages.map((message) =>
-    Object.assign(Object.create(message) as Message<B>, {
+  // Plain objects: a native message's fields are getters that cannot be overridden in place.
+  const messages = batch.messages.map(
+    (message): Message<B> => ({
       id: message.id,
       body: message.body,
       attempts: message.attempts,
