@@ -108,7 +108,8 @@ function countedStub<T extends object>(stub: T): T {
       if (typeof value !== "function" || prop === "id" || prop === "name") return value;
       return (...args: unknown[]) => {
         sink().doRequests++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        // Reflect.apply: `.apply` on an RPC stub's method would be a remote call named `apply`.
+        return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
       };
     },
   });
@@ -119,7 +120,7 @@ function countedNamespace<N extends object>(namespace: N): N {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
-      if (prop === "get" || prop === "getByName") return (...args: unknown[]) => countedStub((value as (...a: unknown[]) => object).apply(target, args));
+      if (prop === "get" || prop === "getByName") return (...args: unknown[]) => countedStub(Reflect.apply(value as (...a: unknown[]) => object, target, args));
       return value.bind(target);
     },
   });

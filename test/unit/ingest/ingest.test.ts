@@ -56,7 +56,7 @@ const rowsOf = async (projectId: string) => {
 
 const event = (n: number, extra: Partial<EventInput> = {}): EventInput => ({ eventType: "order.paid", payload: { n }, ...extra });
 
-describe("ingest shares one D1 write among concurrent callers", { timeout: 20_000 }, () => {
+describe("ingest shares one D1 write among concurrent callers", () => {
   it("ten concurrent requests cost one round trip, two statements and one queue send", async () => {
     const project = await projectWithEndpoint("share-ten");
     const { env: counted, counts } = countingEnv();
@@ -99,7 +99,7 @@ describe("ingest shares one D1 write among concurrent callers", { timeout: 20_00
   });
 });
 
-describe("a failed shared write", { timeout: 20_000 }, () => {
+describe("a failed shared write", () => {
   it("is written again per request, so the others are stored and answered while the failing one gets its own error", async () => {
     const good = await projectWithEndpoint("fail-good");
     const poisoned = await projectWithEndpoint("fail-poisoned");
