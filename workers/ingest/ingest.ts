@@ -4,6 +4,7 @@
  * send (window.ts); a shared write that fails is retried per request, so one request's failure is its own.
  * Idempotency keys make a repeated request return the original event.
  */
+import { storeEventBodies } from "../db/bodies";
 import { newId } from "../db/ids";
 import { dispatchFirstAttempts } from "./dispatch";
 import { Coalescer, type Pending } from "./window";
@@ -48,6 +49,9 @@ export async function ingestEvents(env: Env, projectId: string, inputs: readonly
       endpointIds: input.endpointIds ?? null,
     }),
   );
+  // Large bodies go to R2 before their rows exist (each request stores its own), so no row points at a missing object.
+  const stored = await storeEventBodies(env, written);
+  written.forEach((event, i) => (event.body = stored[i]));
   const coalescer = coalescerFor(env);
   const { item, runs } = coalescer.submit(written, written.length, env);
   if (runs && waitUntil) waitUntil(runs);
