@@ -5,7 +5,7 @@ import { createApp } from "./api/app";
 import { processAlerts } from "./alerts/outbox";
 import { handleDeliveryBatch } from "./delivery/consumer";
 import { sweepDueDeliveries } from "./delivery/sweeper";
-import type { DeliveryMessage } from "./queue/delivery-queue";
+import type { QueueMessage } from "./queue/delivery-queue";
 
 export { EndpointHealth } from "./endpoint-health/endpoint-health";
 
@@ -17,4 +17,4 @@ export default {
   queue: (batch, env, _ctx) => handleDeliveryBatch(batch, env),
   // The sweeper, and a backstop for alert emails whose DO alarm was lost.
   scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env)])),
-} satisfies ExportedHandler<Env, DeliveryMessage>;
+} satisfies ExportedHandler<Env, QueueMessage>;
