@@ -12,6 +12,9 @@ const API_PORT = Number(process.env.API_PORT ?? 8787);
 const DASHBOARD_PORT = Number(process.env.DASHBOARD_PORT ?? 5173);
 const RECEIVER_PORT = Number(process.env.RECEIVER_PORT ?? 9999);
 const SWEEP_EVERY_MS = 15_000;
+// The DevTools inspector relays an event to node for every subrequest, which costs 2-3x the CPU under load
+// (bench/RESULTS.md), so it is off unless asked for: `npm run dev -- --inspect` (port 9229, or INSPECTOR_PORT).
+const INSPECTOR_PORT = process.argv.includes("--inspect") ? Number(process.env.INSPECTOR_PORT ?? 9229) : undefined;
 const stateDir = path.resolve(ROOT, process.env.DEV_STATE ?? ".wrangler/state");
 const apiUrl = `http://127.0.0.1:${API_PORT}`;
 const dashboardUrl = `http://127.0.0.1:${DASHBOARD_PORT}`;
@@ -19,16 +22,17 @@ const rel = (p) => path.relative(ROOT, p) || ".";
 
 exitWithParent();
 ensureDevVars();
-const withDashboard = dashboardExists();
+// `npm run dev -- --api-only`: the API worker, its sweeper and the receiver, without the dashboard.
+const withDashboard = dashboardExists() && !process.argv.includes("--api-only");
 await ensurePortsFree();
 
 const env = wranglerEnv({ registryPath: path.join(stateDir, "registry"), logPath: path.join(ROOT, ".wrangler/logs") });
 console.log(`[dev] applying D1 migrations to ${rel(stateDir)}`);
 await applyMigrations({ persistTo: stateDir, env });
 
-// .dev.vars is read by wrangler itself here (unlike the e2e stack), so a developer's edits there win.
+// .dev.vars is read here (the e2e stack passes an empty env file instead), so a developer's edits there win.
 const vars = DASHBOARD_PORT === 5173 ? {} : { DASHBOARD_URL: dashboardUrl };
-const worker = startWorker({ port: API_PORT, persistTo: stateDir, vars, env });
+const worker = startWorker({ port: API_PORT, inspectorPort: INSPECTOR_PORT, persistTo: stateDir, vars, env, watch: true });
 const dashboard = withDashboard ? startDashboard({ port: DASHBOARD_PORT, apiUrl, env }) : null;
 for (const g of [worker, dashboard]) {
   g?.exited.then(async (code) => {
@@ -59,10 +63,11 @@ function banner() {
   const lines = [
     "",
     "Ferry is running",
-    `  API        ${apiUrl}   (GET /healthz, docs at /api/v1/openapi.json)`,
-    withDashboard
-      ? `  Dashboard  ${dashboardUrl}`
-      : "  Dashboard  skipped: dashboard/src does not exist yet",
+    `  API        ${apiUrl}   (GET /healthz, docs at /api/v1/openapi.json; reloads when workers/ changes)`,
+    INSPECTOR_PORT
+      ? `  Debugger   chrome://inspect → 127.0.0.1:${INSPECTOR_PORT}`
+      : "  Debugger   off (npm run dev -- --inspect)",
+    withDashboard ? `  Dashboard  ${dashboardUrl}` : "  Dashboard  not started (--api-only)",
     receiver
       ? `  Receiver   http://127.0.0.1:${RECEIVER_PORT}/any-path answers 200 (/fail... answers 500) and logs each webhook`
       : `  Receiver   skipped: port ${RECEIVER_PORT} is in use`,

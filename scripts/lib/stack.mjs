@@ -68,7 +68,7 @@ export async function startStack(options = {}) {
     { FORCE_COLOR: "0", NO_COLOR: "1" },
   );
   let keep = options.keep ?? process.env.FERRY_KEEP_STATE === "1";
-  const [apiPort, inspectorPort, dashboardPort] = await freePorts(3);
+  const [apiPort, dashboardPort] = await freePorts(2);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const dashboardUrl = options.dashboard ? `http://127.0.0.1:${dashboardPort}` : null;
   /** @type {Record<string, string>} */
@@ -102,7 +102,7 @@ export async function startStack(options = {}) {
   const stdio = /** @type {import("node:child_process").StdioOptions} */ (["ignore", out, out]);
   try {
     await applyMigrations({ persistTo, env, stdio });
-    const worker = startWorker({ port: apiPort, inspectorPort, persistTo, vars, envFile, env, stdio });
+    const worker = startWorker({ port: apiPort, persistTo, vars, envFile, env, stdio, outdir: path.join(runDir, "bundle") });
     groups.push(worker);
     /** @type {Promise<void>[]} */
     const ready = [waitForApi(apiUrl, { group: worker, describe })];

@@ -1,8 +1,8 @@
-// Fires the worker's cron handler on a timer, because local wrangler never runs crons by itself.
-const CRON_PATH = "/__scheduled?cron=*+*+*+*+*";
+// Fires the worker's cron handler on a timer, because the local runtime never runs crons by itself.
+const CRON_PATH = "/cdn-cgi/handler/scheduled?cron=*+*+*+*+*";
 
 /**
- * Run the `scheduled` handler once through the route that `wrangler dev --test-scheduled` exposes.
+ * Run the `scheduled` handler once through the route Miniflare exposes (`unsafeTriggerHandlers`).
  * @param {string} apiUrl
  * @returns {Promise<number>} the HTTP status (200 when the handler ran)
  */

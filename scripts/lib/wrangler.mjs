@@ -1,4 +1,4 @@
-// Runs the API worker locally: D1 migrations, then `wrangler dev`, then a health check that knows it is ours.
+// Runs the API worker locally: D1 migrations (wrangler), the worker on workerd, then a readiness check that knows it is ours.
 import path from "node:path";
 import { spawnGroup } from "./procs.mjs";
 import { pollUntil } from "./wait.mjs";
@@ -6,6 +6,7 @@ import { pollUntil } from "./wait.mjs";
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 // The local bin directly rather than `npx wrangler`: same package, one npm process fewer per start.
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+const SERVE_WORKER = path.join(import.meta.dirname, "serve-worker.mjs");
 export const SERVICE_NAME = "ferry-api";
 
 /**
@@ -41,37 +42,63 @@ export async function applyMigrations({ persistTo, env, stdio = "inherit" }) {
 }
 
 /**
- * Start `wrangler dev` for the API worker.
+ * @typedef {object} WorkerServeOptions  what scripts/lib/serve-worker.mjs takes
+ * @property {string} config  path of wrangler.toml
+ * @property {string} name  the worker's name in the dev registry
+ * @property {number} port
+ * @property {number} [inspectorPort]  the DevTools inspector, only when asked for (it relays every subrequest)
+ * @property {string} persistTo
+ * @property {string} registryPath
+ * @property {string} [envFile]  read like `.dev.vars`
+ * @property {Record<string, string>} vars  override [vars] and the env file
+ * @property {boolean} [watch]  rebuild and reload when a source file changes
+ * @property {string} [outdir]  where the bundle goes (default .wrangler/serve/<port>)
+ */
+
+/**
+ * Serve the API worker on workerd, with requests reaching the worker directly (see serve-worker.mjs for why
+ * not `wrangler dev`).
  * @param {object} opts
  * @param {number} opts.port
- * @param {number} [opts.inspectorPort]  omitted: wrangler picks its default (9229 or the next free one)
+ * @param {number} [opts.inspectorPort]
  * @param {string} opts.persistTo
- * @param {Record<string, string|number|boolean>} [opts.vars]  each becomes `--var KEY:VALUE` (overrides wrangler.toml [vars])
- * @param {string} [opts.envFile]  when set, `.dev.vars` is not read at all (wrangler skips it once an env file is given)
- * @param {NodeJS.ProcessEnv} opts.env
+ * @param {Record<string, string|number|boolean>} [opts.vars]  override wrangler.toml [vars] and the env file
+ * @param {string} [opts.envFile]  default `.dev.vars` in the checkout
+ * @param {boolean} [opts.watch]
+ * @param {string} [opts.outdir]
+ * @param {NodeJS.ProcessEnv} opts.env  its WRANGLER_REGISTRY_PATH is where the worker registers itself
  * @param {import("node:child_process").StdioOptions} [opts.stdio]
  * @returns {import("./procs.mjs").Group}
  */
-export function startWorker({ port, inspectorPort, persistTo, vars = {}, envFile, env, stdio = "inherit" }) {
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
-  args.push("--show-interactive-dev-session=false", "--test-scheduled");
-  if (inspectorPort) args.push("--inspector-port", String(inspectorPort));
-  if (envFile) args.push("--env-file", envFile);
-  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
-  return spawnGroup("wrangler dev", process.execPath, args, { cwd: ROOT, env, stdio });
+export function startWorker({ port, inspectorPort, persistTo, vars = {}, envFile, watch, outdir, env, stdio = "inherit" }) {
+  /** @type {WorkerServeOptions} */
+  const serve = {
+    config: path.join(ROOT, "wrangler.toml"),
+    name: SERVICE_NAME,
+    port,
+    inspectorPort,
+    persistTo,
+    registryPath: String(env.WRANGLER_REGISTRY_PATH),
+    envFile: envFile ?? path.join(ROOT, ".dev.vars"),
+    vars: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)])),
+    watch,
+    outdir,
+  };
+  return spawnGroup("ferry worker (workerd)", process.execPath, [SERVE_WORKER, JSON.stringify(serve)], { cwd: ROOT, env, stdio });
 }
 
 /**
- * Wait until `GET /healthz` answers `{ok: true, service: "ferry-api"}`; the name check matters because
- * another checkout may have a worker on a port we thought was ours.
+ * Wait until `POST /healthz` answers `{ok: true, service: "ferry-api"}`. A POST, because a proxy in front of a
+ * worker may retry GETs by itself and so look ready while a POST would still fail; the name check matters
+ * because another checkout may have a worker on a port we thought was ours.
  * @param {string} apiUrl
  * @param {{group?: import("./procs.mjs").Group, timeoutMs?: number, describe?: () => string}} [opts]
  */
 export async function waitForApi(apiUrl, opts = {}) {
   await pollUntil(
-    `${apiUrl}/healthz`,
+    `POST ${apiUrl}/healthz`,
     async () => {
-      const res = await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${apiUrl}/healthz`, { method: "POST", signal: AbortSignal.timeout(5000) });
       const body = await res.json().catch(() => null);
       if (res.ok && body?.ok === true && body.service !== SERVICE_NAME) {
         throw new Error(`port answered as service ${JSON.stringify(body.service)}, not ${SERVICE_NAME}`);

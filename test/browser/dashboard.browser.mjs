@@ -1,4 +1,4 @@
-// The dashboard in real Chromium against the real local stack (wrangler dev + vite dev + a Node webhook receiver):
+// The dashboard in real Chromium against the real local stack (the worker on workerd + vite dev + a Node webhook receiver):
 // sign in, browse and filter the logs, inspect and resend deliveries, bulk resend, manage endpoints, escape payloads.
 // Screenshots of the main pages go to test-results/screenshots/.
 import assert from "node:assert/strict";

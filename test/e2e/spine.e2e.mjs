@@ -1,4 +1,4 @@
-// End to end on the real local stack (wrangler dev: API, queue consumer, D1) and a real HTTP receiver:
+// End to end on the real local stack (the worker on workerd: API, queue consumer, D1) and a real HTTP receiver:
 // fan-out to three endpoints with signatures that the `standardwebhooks` and `svix` packages verify unchanged,
 // retries recorded attempt by attempt, resend, and a delivery that fails after the configured schedule.
 import assert from "node:assert/strict";

@@ -30,7 +30,8 @@ export function createApp() {
   app.notFound((c) => problemResponse(c, new Problem("not-found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.use("*", requestId(), secureHeaders());
 
-  app.get("/healthz", async (c) => {
+  // POST too: readiness probes use it, because a dev proxy retries GETs and can hide a worker that is not ready.
+  app.on(["GET", "POST"], "/healthz", async (c) => {
     try {
       await c.env.DB.prepare("select 1").first();
     } catch {
