@@ -13,7 +13,7 @@ import fs from "node:fs";
  */
 export function runtimeProcesses(marker) {
   const all = listProcesses();
-  const roots = all.filter((p) => p.cmdline.includes(marker) && /wrangler|start-worker/.test(p.cmdline));
+  const roots = all.filter((p) => p.cmdline.includes(marker) && /wrangler|start-worker|serve-worker/.test(p.cmdline));
   const seen = new Set();
   const queue = roots.map((p) => p.pid);
   while (queue.length) {
