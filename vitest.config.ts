@@ -27,6 +27,10 @@ export default defineConfig(async () => {
     test: {
       include: ["test/unit/**/*.test.ts"],
       setupFiles: ["./test/unit/apply-migrations.ts"],
+      // Guards against a hang, not measurements: on a loaded 2-core machine the suite ran 8x slower than idle
+      // and vitest's 5 s / 10 s defaults failed healthy tests.
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
     },
   };
 });
