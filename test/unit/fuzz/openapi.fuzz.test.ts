@@ -6,7 +6,7 @@
  * Properties: never a 5xx; every error is application/problem+json with the status in its body; a rejected
  * request leaves the database exactly as it was (row counts and a SHA-256 of every row).
  *
- * Seeded: `FUZZ_SEED` (default fixed, so CI is deterministic), `FUZZ_RUNS` per operation (default 30),
+ * Seeded: `FUZZ_SEED` (default fixed, so CI is deterministic), `FUZZ_RUNS` per operation (default 20),
  * `FUZZ_ONLY="POST /events"` to run one operation; a failure prints the seed and path that replay it.
  */
 import { env, exports } from "cloudflare:workers";
@@ -17,7 +17,7 @@ import { changedTables, snapshotDb } from "./db-snapshot";
 import { CONTENT_TYPES, RAW_BODIES, fromSchema, hostileString, type Schema } from "./hostile";
 
 const SEED = Number(env.FUZZ_SEED || 20261201);
-const RUNS = Number(env.FUZZ_RUNS || 30);
+const RUNS = Number(env.FUZZ_RUNS || 20);
 const ONLY = env.FUZZ_ONLY || "";
 const API = "/api/v1";
 
