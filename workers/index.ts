@@ -6,6 +6,7 @@ import { processAlerts } from "./alerts/outbox";
 import { handleDeliveryBatch } from "./delivery/consumer";
 import { sweepDueDeliveries } from "./delivery/sweeper";
 import type { QueueMessage } from "./queue/delivery-queue";
+import { applyRetention } from "./retention/retention";
 
 export { EndpointHealth } from "./endpoint-health/endpoint-health";
 
@@ -15,6 +16,6 @@ export default {
   fetch: app.fetch,
   // Acks and retries are explicit per message, so the invocation context is not needed.
   queue: (batch, env, _ctx) => handleDeliveryBatch(batch, env),
-  // The sweeper, and a backstop for alert emails whose DO alarm was lost.
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env)])),
+  // The sweeper, a backstop for alert emails whose DO alarm was lost, and retention.
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env), applyRetention(env)])),
 } satisfies ExportedHandler<Env, QueueMessage>;

@@ -9,6 +9,9 @@ import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqli
 export const DELIVERY_STATUSES = ["queued", "sending", "retrying", "succeeded", "failed", "paused"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** Not finished yet: retention never deletes these, nor the event they send. */
+export const PENDING_DELIVERY_STATUSES = ["queued", "sending", "retrying", "paused"] as const satisfies readonly DeliveryStatus[];
+
 export const ATTEMPT_TRIGGERS = ["scheduled", "manual"] as const;
 
 export const ENDPOINT_STATUSES = ["active", "disabled"] as const;
@@ -35,6 +38,13 @@ export const projects = sqliteTable("projects", {
    * so they travel the same signed delivery path as every other webhook.
    */
   metaEndpointId: text("meta_endpoint_id"),
+  /** Events (with their deliveries and attempts) older than this are deleted; see retention/. */
+  retentionDays: integer("retention_days").notNull().default(30),
+  /**
+   * The last event id the retention job looked at in the current pass; it resumes after it, and starts
+   * over from the oldest once a pass reaches the horizon. Null between passes.
+   */
+  retentionCursor: text("retention_cursor"),
   createdAt,
   updatedAt,
 });
@@ -99,7 +109,11 @@ export const endpoints = sqliteTable(
 );
 export type Endpoint = typeof endpoints.$inferSelect;
 
-/** `body` holds the exact bytes sent on every attempt: {"type","timestamp","data"}. */
+/**
+ * `body` holds the exact bytes sent on every attempt: {"type","timestamp","data"}; or, when they are larger
+ * than db/bodies.ts's inline limit, `r2:<key>#<offset>,<length>`, where they are in R2 (a body is JSON, so
+ * it never starts with "r2:").
+ */
 export const events = sqliteTable(
   "events",
   {
@@ -173,17 +187,31 @@ export const deliveries = sqliteTable(
 );
 export type Delivery = typeof deliveries.$inferSelect;
 
+/** What an attempt sent and received, in full; db/attempts.ts turns it into the stored row and back. */
 export type RecordedRequest = { url: string; headers: Record<string, string> };
 export type RecordedResponse = {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** The receiver sent more than outbound/'s read limit. */
   bodyTruncated: boolean;
 };
 
 /**
+ * The request as stored: only what varies. Content type, user agent, webhook-id (the event id) and
+ * webhook-timestamp (the attempt's start) are derived on read. Rows written before this shape hold
+ * `{ url, headers }` with every header.
+ */
+export type StoredRequest = { url: string; signature?: string; endpointHeaders?: Record<string, string> } | RecordedRequest;
+/**
+ * The response as stored: the first bytes of the body (enough for lists and a first look); when the body
+ * is longer, the whole of it is in R2 (db/bodies.ts). Older rows hold a RecordedResponse with the full body.
+ */
+export type StoredResponse = { status: number; headers: Record<string, string>; excerpt: string; bodyBytes: number; bodyTruncated: boolean } | RecordedResponse;
+
+/**
  * Append-only: one row per attempt, never updated. The request body is the event's `body`
- * (the same bytes every attempt), so only the headers are stored here.
+ * (the same bytes every attempt), so it is not stored here.
  */
 export const attempts = sqliteTable(
   "attempts",
@@ -199,8 +227,8 @@ export const attempts = sqliteTable(
     trigger: text("trigger", { enum: ATTEMPT_TRIGGERS }).notNull(),
     startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
     durationMs: integer("duration_ms").notNull(),
-    request: text("request", { mode: "json" }).$type<RecordedRequest>().notNull(),
-    response: text("response", { mode: "json" }).$type<RecordedResponse | null>(),
+    request: text("request", { mode: "json" }).$type<StoredRequest>().notNull(),
+    response: text("response", { mode: "json" }).$type<StoredResponse | null>(),
     error: text("error"),
   },
   (t) => [

@@ -4,7 +4,7 @@
  */
 import { newId } from "../db/ids";
 import { activeSecrets } from "../db/endpoints";
-import type { Attempt } from "../db/schema";
+import type { SentAttempt } from "../db/attempts";
 import { postWebhook } from "../outbound/post-webhook";
 import { checkEndpointUrl } from "../outbound/url-guard";
 import { sign } from "../signing/standard-webhooks";
@@ -28,7 +28,7 @@ const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|
 export async function attemptDelivery(
   { delivery, endpoint, body }: ClaimedDelivery,
   options: { allowPrivateNetwork: boolean; now: number },
-): Promise<{ attempt: Attempt; outcome: AttemptOutcome }> {
+): Promise<{ attempt: SentAttempt; outcome: AttemptOutcome }> {
   const timestamp = Math.floor(options.now / 1000);
   const headers: Record<string, string> = {
     ...endpoint.headers,
@@ -56,7 +56,7 @@ export async function attemptDelivery(
   const ok = status !== null && status >= 200 && status < 300;
   const retryAfterSeconds = status === 429 || status === 503 ? parseRetryAfter(response!.headers["retry-after"] ?? null, options.now) : null;
   const note = response && !ok ? statusNote(response, retryAfterSeconds) : null;
-  const attempt: Attempt = {
+  const attempt: SentAttempt = {
     id: newId("attempt", options.now),
     projectId: delivery.projectId,
     deliveryId: delivery.id,

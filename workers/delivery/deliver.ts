@@ -5,6 +5,8 @@
 import { and, eq } from "drizzle-orm";
 import { emitMetaEvent } from "../alerts/meta-events";
 import { retrySchedule } from "../config";
+import { storedAttempt } from "../db/attempts";
+import { eventBody } from "../db/bodies";
 import type { Database } from "../db/client";
 import { attempts, deliveries, type Delivery } from "../db/schema";
 import { healthStub } from "../endpoint-health/client";
@@ -45,8 +47,9 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
     return;
   }
 
+  const body = await eventBody(env, { id: delivery.eventId, body: item.body });
   const now = Date.now();
-  const { attempt, outcome } = await attemptDelivery(item, { ...options, now });
+  const { attempt, outcome } = await attemptDelivery({ ...item, body }, { ...options, now });
   const finishedAt = new Date(now + attempt.durationMs);
   const decision = outcome.ok
     ? ({ kind: "succeeded" } as const)
@@ -65,7 +68,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   else if (decision.kind === "exhausted") Object.assign(next, { status: "failed", nextAttemptAt: null });
   else Object.assign(next, { status: "retrying", nextAttemptAt: new Date(decision.at), scheduleStep: decision.step, enqueuedAt: finishedAt });
 
-  await db.batch([db.insert(attempts).values(attempt), db.update(deliveries).set(next).where(owned)]);
+  await db.batch([db.insert(attempts).values(await storedAttempt(env, attempt)), db.update(deliveries).set(next).where(owned)]);
   if (decision.kind === "retry") await enqueueLater(env, delivery.id, decision.at);
 
   await health.recordOutcome(

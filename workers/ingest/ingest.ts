@@ -3,6 +3,7 @@
  * then delivery ids onto the queue. Idempotency keys make a repeated request return the original event.
  */
 import { and, eq, inArray } from "drizzle-orm";
+import { storeEventBodies } from "../db/bodies";
 import { chunk, database, type Database } from "../db/client";
 import { newId } from "../db/ids";
 import { deliveries, events, type Delivery, type Event } from "../db/schema";
@@ -46,7 +47,7 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
   const existing = await findByIdempotencyKeys(db, projectId, inputs.flatMap((input) => input.idempotencyKey ?? []));
   const now = Date.now();
   const results: IngestResult[] = [];
-  const statements = [];
+  const fresh: { result: IngestResult; endpointIds?: string[] }[] = [];
   for (const input of inputs) {
     const earlier = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
     if (earlier) {
@@ -61,20 +62,23 @@ async function writeEvents(env: Env, db: Database, projectId: string, inputs: re
       idempotencyKey: input.idempotencyKey ?? null,
       createdAt: new Date(now),
     };
-    results.push({ created: true, event, deliveries: [] });
-    statements.push(
-      db.insert(events).values(event),
-      insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, endpointIds: input.endpointIds, now }),
-    );
+    const result: IngestResult = { created: true, event, deliveries: [] };
+    results.push(result);
+    fresh.push({ result, endpointIds: input.endpointIds });
   }
+  // Large bodies go to R2 before their rows exist, so no row ever points at a missing object.
+  const storedBodies = await storeEventBodies(env, fresh.map(({ result }) => result.event));
+  const statements = fresh.flatMap(({ result: { event }, endpointIds }, i) => [
+    db.insert(events).values({ ...event, body: storedBodies[i] }),
+    insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, endpointIds, now }),
+  ]);
   if (statements.length === 0) return results;
 
   const [first, ...rest] = statements;
   const written = await db.batch([first, ...rest]);
-  const created = results.filter((result) => result.created);
-  created.forEach((result, i) => (result.deliveries = written[2 * i + 1] as FannedDelivery[]));
+  fresh.forEach(({ result }, i) => (result.deliveries = written[2 * i + 1] as FannedDelivery[]));
   // Deliveries are written with `enqueued_at` = now, so one whose message fails to send is swept after the grace period.
-  await enqueueDeliveries(env, created.flatMap((result) => result.deliveries.filter((d) => d.status === "queued").map((d) => d.id)));
+  await enqueueDeliveries(env, fresh.flatMap(({ result }) => result.deliveries.filter((d) => d.status === "queued").map((d) => d.id)));
   return results;
 }
 

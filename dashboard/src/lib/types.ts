@@ -26,6 +26,11 @@ export interface Project {
   disableAfter: number;
   disableAfterSeconds: number;
   metaEndpointUrl: string | null;
+  retentionDays: number;
+  /** The retention in effect (a deployment may override retentionDays). */
+  retentionSeconds: number;
+  /** Data goes back to about this time. */
+  retainedSince: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -118,6 +123,7 @@ export interface StatsBucket {
 export interface Stats {
   since: string;
   until: string;
+  retainedSince: string;
   events: number;
   deliveries: number;
   succeeded: number;

@@ -2,9 +2,11 @@
  * @module Deliveries: the filtered log, one delivery with every attempt, single and bulk resend.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { sentAttempt, type SentAttempt } from "../../db/attempts";
+import { eventBody } from "../../db/bodies";
 import { database } from "../../db/client";
 import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, type DeliveryFilter } from "../../db/deliveries";
-import { DELIVERY_STATUSES, type Attempt, type Delivery } from "../../db/schema";
+import { DELIVERY_STATUSES, type Delivery } from "../../db/schema";
 import { enqueueDeliveries } from "../../queue/delivery-queue";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
@@ -60,7 +62,7 @@ export function deliveryOut(delivery: Delivery, endpointUrl: string): z.infer<ty
   };
 }
 
-const attemptOut = (attempt: Attempt, body: string): z.infer<typeof AttemptOut> => ({
+const attemptOut = (attempt: SentAttempt, body: string): z.infer<typeof AttemptOut> => ({
   id: attempt.id,
   attempt: attempt.attempt,
   trigger: attempt.trigger,
@@ -118,7 +120,11 @@ deliveryRoutes.openapi(
   async (c) => {
     const found = await findDeliveryWithAttempts(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
     if (!found) throw notFound("delivery");
-    return c.json({ ...deliveryOut(found.delivery, found.endpointUrl), attempts: found.attempts.map((a) => attemptOut(a, found.body)) }, 200);
+    const [body, attempts] = await Promise.all([
+      eventBody(c.env, { id: found.delivery.eventId, body: found.body }),
+      Promise.all(found.attempts.map((row) => sentAttempt(c.env, row, found.delivery.eventId))),
+    ]);
+    return c.json({ ...deliveryOut(found.delivery, found.endpointUrl), attempts: attempts.map((a) => attemptOut(a, body)) }, 200);
   },
 );
 

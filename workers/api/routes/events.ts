@@ -3,6 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { config } from "../../config";
+import { eventBody } from "../../db/bodies";
 import { database } from "../../db/client";
 import { projectEndpoints } from "../../db/endpoints";
 import { deliveryCounts, eventTypes, findEventWithDeliveries, listEvents } from "../../db/events";
@@ -204,7 +205,7 @@ eventRoutes.openapi(
         eventType: event.eventType,
         idempotencyKey: event.idempotencyKey,
         createdAt: event.createdAt.toISOString(),
-        payload: JSON.parse(event.body).data,
+        payload: JSON.parse(await eventBody(c.env, event)).data,
         deliveries: found.deliveries.map((row) => deliveryOut(row.delivery, row.endpointUrl)),
       },
       200,

@@ -3,7 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import { PROJECT_DEFAULTS, config, retrySchedule } from "../../config";
+import { PROJECT_DEFAULTS, config, retainedSince, retentionMs, retrySchedule } from "../../config";
 import { database } from "../../db/client";
 import { newId } from "../../db/ids";
 import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
@@ -27,6 +27,9 @@ export const ProjectOut = z
     disableAfterSeconds: z.number().int(),
     metaEndpointUrl: z.string().nullable(),
     metaEndpointId: z.string().nullable().openapi({ description: "Read its signing secret at /endpoints/{id}/secret" }),
+    retentionDays: z.number().int().openapi({ description: "Events, their deliveries and attempts are deleted this many days after they were sent" }),
+    retentionSeconds: z.number().int().openapi({ description: "The retention in effect (a deployment may override retentionDays)" }),
+    retainedSince: z.string().openapi({ description: "Data goes back to about this time; older data is deleted (pending deliveries are kept)" }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -43,6 +46,7 @@ const ProjectPatch = z
     disableAfter: z.number().int().min(1).max(100_000),
     disableAfterSeconds: z.number().int().min(0).max(30 * 86400),
     metaEndpointUrl: z.string().max(2048).nullable(),
+    retentionDays: z.number().int().min(1).max(365),
   })
   .partial()
   .openapi("ProjectPatch");
@@ -62,6 +66,9 @@ function projectOut(env: Env, project: Project, metaEndpointUrl: string | null =
     disableAfterSeconds: project.disableAfterSeconds,
     metaEndpointUrl,
     metaEndpointId: project.metaEndpointId,
+    retentionDays: project.retentionDays,
+    retentionSeconds: Math.round(retentionMs(env, project) / 1000),
+    retainedSince: retainedSince(env, project).toISOString(),
     createdAt: project.createdAt.toISOString(),
     updatedAt: project.updatedAt.toISOString(),
   };
@@ -94,7 +101,7 @@ adminProjects.openapi(
     const key = await generateApiKey();
     const project = await createProjectWithKey(
       database(c.env),
-      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null },
+      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null, retentionCursor: null },
       key,
     );
     return c.json({ ...projectOut(c.env, project), apiKey: key.key }, 201);
@@ -140,7 +147,7 @@ currentProject.openapi(
     method: "patch",
     path: "/project",
     operationId: "v1.project.update",
-    summary: "Change settings: name, alert emails, retry schedule, endpoint-health thresholds, meta endpoint",
+    summary: "Change settings: name, alert emails, retry schedule, endpoint-health thresholds, meta endpoint, retention",
     security,
     request: { body: jsonBody(ProjectPatch) },
     responses: { 200: jsonResponse(ProjectOut, "Updated"), ...errorResponses },

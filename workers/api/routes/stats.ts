@@ -3,9 +3,10 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { and, eq, gte, sql } from "drizzle-orm";
+import { PROJECT_DEFAULTS, retainedSince } from "../../config";
 import { database } from "../../db/client";
 import { idRange } from "../../db/events";
-import { attempts, deliveries, events } from "../../db/schema";
+import { attempts, deliveries, events, projects } from "../../db/schema";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { errorResponses, jsonResponse, security } from "../openapi";
@@ -28,6 +29,7 @@ const StatsOut = z
   .object({
     since: z.string(),
     until: z.string(),
+    retainedSince: z.string().openapi({ description: "Older data has been deleted by retention: counts cannot reach further back" }),
     events: z.number().int(),
     deliveries: z.number().int(),
     succeeded: z.number().int(),
@@ -65,7 +67,8 @@ statsRoutes.openapi(
     const since = query.since ? new Date(query.since) : new Date(until.getTime() - 86_400_000);
     const bucketMs = query.bucketMinutes * 60_000;
     const db = database(c.env);
-    const [eventCount, statusCounts, samples] = await db.batch([
+    const [project, eventCount, statusCounts, samples] = await db.batch([
+      db.select({ retentionDays: projects.retentionDays }).from(projects).where(eq(projects.id, projectId)),
       db.select({ count: sql<number>`count(*)` }).from(events).where(and(eq(events.projectId, projectId), idRange(events.id, "event", since))),
       db
         .select({ status: deliveries.status, count: sql<number>`count(*)` })
@@ -98,6 +101,7 @@ statsRoutes.openapi(
       {
         since: since.toISOString(),
         until: until.toISOString(),
+        retainedSince: retainedSince(c.env, project[0] ?? PROJECT_DEFAULTS, until.getTime()).toISOString(),
         events: eventCount[0]?.count ?? 0,
         deliveries: statusCounts.reduce((sum, row) => sum + row.count, 0),
         succeeded,

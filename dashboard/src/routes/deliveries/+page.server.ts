@@ -2,14 +2,14 @@ import { fail, redirect } from "@sveltejs/kit";
 import { describeRange, readFilters, timeWindow, withParams } from "$lib/filters";
 import { apiGet, apiSend, failWith } from "$lib/server/api";
 import { setFlash } from "$lib/server/flash";
-import type { Delivery, Endpoint, Page } from "$lib/types";
+import type { Delivery, Endpoint, Page, Project } from "$lib/types";
 import type { Actions, PageServerLoad } from "./$types";
 
 export const load: PageServerLoad = async (event) => {
   event.depends("ferry:poll");
   const now = Date.now();
   const filters = readFilters(event.url.searchParams);
-  const [deliveries, endpoints, eventTypes] = await Promise.all([
+  const [deliveries, endpoints, eventTypes, project] = await Promise.all([
     apiGet<Page<Delivery>>(event, "/deliveries", {
       status: filters.status,
       endpointId: filters.endpointId,
@@ -21,8 +21,9 @@ export const load: PageServerLoad = async (event) => {
     }),
     apiGet<Page<Endpoint>>(event, "/endpoints", { limit: 250 }),
     apiGet<{ data: string[] }>(event, "/event-types"),
+    apiGet<Project>(event, "/project"),
   ]);
-  return { now, filters, deliveries: deliveries.data, nextCursor: deliveries.nextCursor, endpoints: endpoints.data, eventTypes: eventTypes.data };
+  return { now, filters, deliveries: deliveries.data, nextCursor: deliveries.nextCursor, endpoints: endpoints.data, eventTypes: eventTypes.data, retention: { retentionSeconds: project.retentionSeconds, retainedSince: project.retainedSince } };
 };
 
 /** The filters `POST /deliveries/resend` understands, from the hidden fields of the bulk form. */
