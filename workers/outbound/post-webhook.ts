@@ -3,6 +3,7 @@
  * and at most 32 KB of the response body read and kept.
  */
 import type { RecordedResponse } from "../db/schema";
+import { describeNetworkError, type FetchPhase } from "./network-errors";
 
 export const RESPONSE_BODY_LIMIT = 32 * 1024;
 
@@ -19,9 +20,11 @@ export async function postWebhook(request: {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const signal = AbortSignal.timeout(request.timeoutMs);
+  let phase: FetchPhase = { stage: "before-response" };
   try {
     // `manual`: following a redirect would forward our signed request to a host nobody checked.
     const response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, redirect: "manual", signal });
+    phase = { stage: "reading-body", status: response.status };
     const { body, truncated } = await readCapped(response, RESPONSE_BODY_LIMIT);
     return {
       kind: "response",
@@ -29,11 +32,11 @@ export async function postWebhook(request: {
       durationMs: elapsed(),
     };
   } catch (error) {
-    const timedOut = signal.aborted;
-    return { kind: "error", error: timedOut ? `timed out after ${request.timeoutMs} ms` : describe(error), durationMs: elapsed() };
+    return { kind: "error", error: describeNetworkError(error, { url: request.url, timedOut: signal.aborted, timeoutMs: request.timeoutMs, phase }), durationMs: elapsed() };
   }
 }
 
+/** Reads at most `limit` bytes and then cancels the stream, so a huge answer never sits in memory. */
 async function readCapped(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
   if (!response.body) return { body: "", truncated: false };
   const reader = response.body.getReader();
@@ -60,7 +63,3 @@ async function readCapped(response: Response, limit: number): Promise<{ body: st
   return { body: new TextDecoder().decode(bytes), truncated };
 }
 
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.slice(0, 500) || "network error";
-}
