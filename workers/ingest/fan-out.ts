@@ -23,11 +23,12 @@ const subscribed = `case when json_type(j.value, '$.endpointIds') = 'array'
   end`;
 
 /**
- * Delivery ids are built in SQL: `?2` is the id's time part (`idFloor("delivery", now)`), then 16 random hex
+ * Delivery ids are built in SQL: the event's `deliveryIdFloor` (`idFloor("delivery", t)` for the event's own time, so
+ * `since`/`until` find a delivery with its event), then 16 random hex
  * digits (hex digits are Crockford base32 digits), so they keep the format and the time order of every other id.
  */
 const values: Record<keyof Delivery, string> = {
-  id: "?2 || hex(randomblob(8))",
+  id: "(j.value ->> '$.deliveryIdFloor') || hex(randomblob(8))",
   projectId: "ev.project_id",
   eventId: "ev.id",
   endpointId: "e.id",
@@ -37,14 +38,14 @@ const values: Record<keyof Delivery, string> = {
   attemptCount: "0",
   scheduleStep: "0",
   nextTrigger: "'scheduled'",
-  nextAttemptAt: "?3",
+  nextAttemptAt: "?2",
   leaseUntil: "null",
-  enqueuedAt: "?3",
+  enqueuedAt: "?2",
   lastStatusCode: "null",
   lastError: "null",
   lastAttemptAt: "null",
-  createdAt: "?3",
-  updatedAt: "?3",
+  createdAt: "?2",
+  updatedAt: "?2",
 };
 
 const columns = Object.entries(getTableColumns(deliveries)) as [keyof Delivery, { name: string }][];

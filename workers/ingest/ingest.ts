@@ -5,7 +5,7 @@
  * Idempotency keys make a repeated request return the original event.
  */
 import { storeEventBodies } from "../db/bodies";
-import { newId } from "../db/ids";
+import { idFloor, newId } from "../db/ids";
 import { dispatchFirstAttempts } from "./dispatch";
 import { Coalescer, type Pending } from "./window";
 import { writeEvents, type WriteOutcome, type WrittenEvent } from "./write";
@@ -49,6 +49,7 @@ export async function ingestEvents(env: Env, projectId: string, inputs: readonly
       body: webhookBody(input.eventType, new Date(now), input.payload, input.payloadJson),
       idempotencyKey: input.idempotencyKey ?? null,
       createdAt: now,
+      deliveryIdFloor: idFloor("delivery", now),
       endpointIds: input.endpointIds ?? null,
     }),
   );

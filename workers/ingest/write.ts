@@ -7,7 +7,6 @@
  * (`on conflict do nothing`) and a read in the same batch returns the event that holds it.
  */
 import { getTableColumns } from "drizzle-orm";
-import { idFloor } from "../db/ids";
 import { events, type Delivery, type Event } from "../db/schema";
 import { INSERT_DELIVERIES_SQL, type FannedDelivery } from "./fan-out";
 
@@ -21,6 +20,8 @@ export type WrittenEvent = {
   body: string;
   idempotencyKey: string | null;
   createdAt: number;
+  /** The time part of its deliveries' ids: the event's own time, not the shared write's. */
+  deliveryIdFloor: string;
   endpointIds: readonly string[] | null;
 };
 
@@ -75,9 +76,8 @@ export function writeEvents(db: D1Database, written: readonly WrittenEvent[], no
   const statements: D1PreparedStatement[] = [];
   const insertEvents = db.prepare(INSERT_EVENTS_SQL);
   const insertDeliveries = db.prepare(INSERT_DELIVERIES_SQL);
-  const deliveryFloor = idFloor("delivery", now);
   for (const json of jsonChunks(written)) {
-    statements.push(insertEvents.bind(json), insertDeliveries.bind(json, deliveryFloor, now));
+    statements.push(insertEvents.bind(json), insertDeliveries.bind(json, now));
   }
   const insertCount = statements.length;
   const toCheck = recheck ? written : written.filter((event) => event.idempotencyKey !== null);

@@ -27,8 +27,8 @@ async function fanOut(eventType: string, filters: string[][], options: { endpoin
   }
   const eventId = newId("event");
   await db.insert(events).values({ id: eventId, projectId: project.id, eventType, body: "{}", idempotencyKey: null, applicationId: null, createdAt: new Date(now) });
-  const written = JSON.stringify([{ id: eventId, endpointIds: options.endpointIds?.(ids) ?? null }]);
-  const { results: rows } = await env.DB.prepare(INSERT_DELIVERIES_SQL).bind(written, idFloor("delivery", now), now).all<FannedDelivery>();
+  const written = JSON.stringify([{ id: eventId, deliveryIdFloor: idFloor("delivery", now), endpointIds: options.endpointIds?.(ids) ?? null }]);
+  const { results: rows } = await env.DB.prepare(INSERT_DELIVERIES_SQL).bind(written, now).all<FannedDelivery>();
   return { ids, rows, matched: ids.map((id) => rows.some((row) => row.endpointId === id)) };
 }
 
