@@ -8,6 +8,7 @@ import { renderReport } from "./lib/report.mjs";
 import { RUNTIMES, setStateDir, startFerry } from "./lib/runtimes.mjs";
 import { snapshotSource } from "./lib/snapshot.mjs";
 import { fmtLoad, loadAvg, machine } from "./lib/sysinfo.mjs";
+import { drain } from "./scenarios/drain.mjs";
 import { e2e } from "./scenarios/e2e.mjs";
 import { ingest } from "./scenarios/ingest.mjs";
 import { isolation } from "./scenarios/isolation.mjs";
@@ -21,7 +22,7 @@ import { isolation } from "./scenarios/isolation.mjs";
  * @property {(msg: string) => void} log
  */
 
-const SCENARIO_FNS = { ingest, e2e, isolation };
+const SCENARIO_FNS = { ingest, drain, e2e, isolation };
 /** Every figure uses these worker vars (stack.mjs's defaults supply MAILCHANNELS_* pointing at a closed local port). */
 const VARS = { ADMIN_TOKEN: "bench-admin-token", ALLOW_PRIVATE_NETWORK: "true", RETRY_SCHEDULE: "60" };
 

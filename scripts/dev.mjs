@@ -11,7 +11,8 @@ import { ROOT, applyMigrations, startWorker, waitForApi, wranglerEnv } from "./l
 const API_PORT = Number(process.env.API_PORT ?? 8787);
 const DASHBOARD_PORT = Number(process.env.DASHBOARD_PORT ?? 5173);
 const RECEIVER_PORT = Number(process.env.RECEIVER_PORT ?? 9999);
-const SWEEP_EVERY_MS = 15_000;
+// Each sweep also sends the queue heartbeat that finds lost messages, so its interval bounds recovery time.
+const SWEEP_EVERY_MS = 5_000;
 // The DevTools inspector relays an event to node for every subrequest, which costs 2-3x the CPU under load
 // (bench/RESULTS.md), so it is off unless asked for: `npm run dev -- --inspect` (port 9229, or INSPECTOR_PORT).
 const INSPECTOR_PORT = process.argv.includes("--inspect") ? Number(process.env.INSPECTOR_PORT ?? 9229) : undefined;
@@ -31,7 +32,9 @@ console.log(`[dev] applying D1 migrations to ${rel(stateDir)}`);
 await applyMigrations({ persistTo: stateDir, env });
 
 // .dev.vars is read here (the e2e stack passes an empty env file instead), so a developer's edits there win.
-const vars = DASHBOARD_PORT === 5173 ? {} : { DASHBOARD_URL: dashboardUrl };
+// LOCAL_RUNTIME_STARTED_AT: the local queue lives in memory, so the sweeper re-enqueues at once whatever was
+// enqueued (and releases whatever was claimed) before this start, instead of waiting for a heartbeat.
+const vars = { LOCAL_RUNTIME_STARTED_AT: Date.now(), ...(DASHBOARD_PORT === 5173 ? {} : { DASHBOARD_URL: dashboardUrl }) };
 const worker = startWorker({ port: API_PORT, inspectorPort: INSPECTOR_PORT, persistTo: stateDir, vars, env, watch: true });
 const dashboard = withDashboard ? startDashboard({ port: DASHBOARD_PORT, apiUrl, env }) : null;
 for (const g of [worker, dashboard]) {
@@ -44,7 +47,7 @@ for (const g of [worker, dashboard]) {
 }
 
 await waitForApi(apiUrl, { group: worker });
-// Once now, not only every 15 s: queue messages live in memory, so deliveries a previous run had in flight
+// Once now, not only every 5 s: queue messages live in memory, so deliveries a previous run had in flight
 // are only found again by the sweeper reading D1.
 let lastSweepError = "";
 startSweeper(apiUrl, SWEEP_EVERY_MS, {

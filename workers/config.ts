@@ -14,7 +14,8 @@ const ConfigSchema = z.object({
   ALLOW_PRIVATE_NETWORK: z.stringbool().default(false),
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(262_144),
   RETRY_SCHEDULE: secondsList.default([]),
-  SWEEP_GRACE_SECONDS: z.coerce.number().nonnegative().default(120),
+  SWEEP_GRACE_SECONDS: z.coerce.number().nonnegative().default(15),
+  LOCAL_RUNTIME_STARTED_AT: z.coerce.number().int().positive().optional(),
   RETENTION_SECONDS: z.coerce.number().positive().optional(),
   DASHBOARD_URL: z.string().default("http://127.0.0.1:5173"),
   PUBLIC_API_URL: z.string().default("http://127.0.0.1:8787"),
@@ -25,7 +26,12 @@ export type Config = {
   maxPayloadBytes: number;
   /** Deployment-wide override of every project's retry schedule (empty = none). */
   retryScheduleOverride: number[];
+  /** How far out of order the queue may hand out messages: a delivery ready this long before a heartbeat
+   * that has arrived, and still unclaimed, lost its message. */
   sweepGraceMs: number;
+  /** Set by `npm run dev` and the e2e stack: when the local runtime (its in-memory queue and every sender)
+   * started. Messages sent and leases taken before then died with the previous runtime. Unset in production. */
+  localRuntimeStartedAt: number | null;
   /** Deployment-wide override of every project's retention (tests, small deployments); null = none. */
   retentionOverrideMs: number | null;
   dashboardUrl: string;
@@ -43,6 +49,7 @@ export function config(env: Env): Config {
       MAX_PAYLOAD_BYTES: env.MAX_PAYLOAD_BYTES || undefined,
       RETRY_SCHEDULE: env.RETRY_SCHEDULE || undefined,
       SWEEP_GRACE_SECONDS: env.SWEEP_GRACE_SECONDS || undefined,
+      LOCAL_RUNTIME_STARTED_AT: env.LOCAL_RUNTIME_STARTED_AT || undefined,
       RETENTION_SECONDS: env.RETENTION_SECONDS || undefined,
       DASHBOARD_URL: env.DASHBOARD_URL || undefined,
       PUBLIC_API_URL: env.PUBLIC_API_URL || undefined,
@@ -52,6 +59,7 @@ export function config(env: Env): Config {
       maxPayloadBytes: vars.MAX_PAYLOAD_BYTES,
       retryScheduleOverride: vars.RETRY_SCHEDULE,
       sweepGraceMs: vars.SWEEP_GRACE_SECONDS * 1000,
+      localRuntimeStartedAt: vars.LOCAL_RUNTIME_STARTED_AT ?? null,
       retentionOverrideMs: vars.RETENTION_SECONDS === undefined ? null : vars.RETENTION_SECONDS * 1000,
       dashboardUrl: vars.DASHBOARD_URL.replace(/\/$/, ""),
       publicApiUrl: vars.PUBLIC_API_URL.replace(/\/$/, ""),

@@ -5,7 +5,7 @@ import { createApp } from "./api/app";
 import { processAlerts } from "./alerts/outbox";
 import { handleDeliveryBatch } from "./delivery/consumer";
 import { sweepDueDeliveries } from "./delivery/sweeper";
-import type { DeliveryMessage } from "./queue/delivery-queue";
+import type { QueueMessage } from "./queue/delivery-queue";
 import { applyRetention } from "./retention/retention";
 
 export { EndpointHealth } from "./endpoint-health/endpoint-health";
@@ -18,4 +18,4 @@ export default {
   queue: (batch, env, _ctx) => handleDeliveryBatch(batch, env),
   // The sweeper, a backstop for alert emails whose DO alarm was lost, and retention.
   scheduled: (_controller, env, ctx) => ctx.waitUntil(Promise.all([sweepDueDeliveries(env), processAlerts(env), applyRetention(env)])),
-} satisfies ExportedHandler<Env, DeliveryMessage>;
+} satisfies ExportedHandler<Env, QueueMessage>;

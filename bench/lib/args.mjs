@@ -1,6 +1,6 @@
 // Command-line options for `npm run bench`: --quick, --only, --runtime, and the settings each mode implies.
 
-export const SCENARIOS = ["ingest", "e2e", "isolation"];
+export const SCENARIOS = ["ingest", "drain", "e2e", "isolation"];
 export const RUNTIME_KEYS = ["noinsp", "dev"];
 
 const FULL = {
@@ -16,12 +16,13 @@ const FULL = {
   e2eWaitMs: 180_000,
   isoWaitMs: 120_000,
   drainTimeoutMs: 180_000,
+  drainCount: 2000,
 };
 
-const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eCount: 500, isoSeconds: 20, quietMs: 20_000, e2eWaitMs: 90_000, isoWaitMs: 60_000, drainTimeoutMs: 90_000 };
+const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eCount: 500, isoSeconds: 20, drainCount: 1000, quietMs: 20_000, e2eWaitMs: 90_000, isoWaitMs: 60_000, drainTimeoutMs: 90_000 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--runtime ${RUNTIME_KEYS.join(",")}]
-  --quick     shorter runs (ingest 3×5 s, e2e N=500, isolation 20 s)
+  --quick     shorter runs (ingest 3×5 s, drain N=1000, e2e N=500, isolation 20 s)
   --only      scenarios to run (default: all)
   --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev
               (default: noinsp for a full run, about 10 min; noinsp,dev with --quick; a full run of both is about 20 min)

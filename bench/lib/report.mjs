@@ -1,4 +1,5 @@
 // Renders the results object as the markdown report, with the peer's figures (peer-bench-hookflare.md) alongside.
+import { PRICES } from "./pricing.mjs";
 import { fmtLoad } from "./sysinfo.mjs";
 
 /** hookflare on this machine (2026-11-28), from /work/shared/reference/peer-bench-hookflare.md. */
@@ -75,6 +76,55 @@ export function renderReport(r) {
     }
     out.push("");
     out.push("Backlog = deliveries still pending when autocannon stopped; drain rate = that backlog / time to drain it with no ingest load. CPU = user+system time of the worker's process group (wrangler's node + workerd) from /proc; \"ingest+delivery\" spans the run and its drain, per accepted event; the split prices a delivery from the drain (no ingest then) and charges the rest of the run to ingest.");
+    out.push("");
+  }
+
+  if (rts.some(([, v]) => v.scenarios.drain)) {
+    out.push(`## 4. Delivery drain against the no-op consumer ceiling, and batch ingest (N=${r.cfg.drainCount}, POST /events/batch with 100 events per call from 4 callers, one endpoint)`);
+    out.push("");
+    out.push("| runtime | run | load before | delivered | seconds (first send → last arrival) | events/s | batch ingest events/s | CPU ms / event |");
+    out.push("|---|---|---|---|---|---|---|---|");
+    for (const [rt, v] of rts) {
+      const d = v.scenarios.drain;
+      if (!d || d.error) {
+        if (d?.error) out.push(`| ${rt} | failed: ${d.error.split("\n")[0]} |||||||`);
+        continue;
+      }
+      for (const x of d.runs) out.push(`| ${rt} | ${x.target}-${x.round} | ${fmtLoad(x.loadBefore)} | ${x.count} | ${n(x.seconds)} | ${n(x.rate)} | ${x.ingestRate ? n(x.ingestRate, 0) : ""} | ${n(x.cpuMsPerEvent, 2)} |`);
+    }
+    out.push("");
+    out.push("| runtime | median no-op consumer events/s | median Ferry events/s | **Ferry / no-op consumer** | pairwise | median batch ingest events/s |");
+    out.push("|---|---|---|---|---|---|");
+    for (const [rt, v] of rts) {
+      const d = v.scenarios.drain;
+      if (!d || d.error) continue;
+      const sm = d.summary;
+      out.push(`| ${rt} | ${n(sm.noopRate)} | ${n(sm.ferryRate)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${n(sm.ingestRate, 0)} |`);
+    }
+    out.push("");
+  }
+
+  const counted = rts.flatMap(([rt, v]) => [
+    ...(v.scenarios.ingest?.runs ?? []).filter((x) => x.delivery?.per).map((x) => ({ rt, label: `single-event ingest (c=${r.cfg.connections}), ferry-${x.round}`, per: x.delivery.per, cpu: x.delivery.cpuMsPerEvent, price: x.delivery.price })),
+    ...(v.scenarios.drain?.runs ?? []).filter((x) => x.per).map((x) => ({ rt, label: `batch ingest (100 per call), ferry-${x.round}`, per: x.per, cpu: x.cpuMsPerEvent, price: x.price })),
+  ]);
+  if (counted.length) {
+    out.push("## Exact operations per delivered event (counted by the bench build's wrapped bindings, ingest and delivery together)");
+    out.push("");
+    out.push("| runtime | run | delivered | D1 round trips | D1 statements (read / write) | D1 rows written | D1 rows read | DO requests | queue operations (send calls) | outbound fetches | Worker requests | CPU ms (local, upper bound) | $ per 1M deliveries |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const c of counted) {
+      const p = c.per;
+      out.push(
+        `| ${c.rt} | ${c.label} | ${p.delivered} | ${n(p.d1RoundTrips, 3)} | ${n(p.d1Statements, 3)} (${n(p.d1ReadStatements, 3)} / ${n(p.d1WriteStatements, 3)}) | ${n(p.rowsWritten, 2)} | ${n(p.rowsRead, 2)} | ${n(p.doRequests, 3)} | ${n(p.queueOperations, 2)} (${n(p.queueSendCalls, 3)}) | ${n(p.outboundFetches, 3)} | ${n(p.workerRequests, 3)} | ${n(c.cpu, 2)} | $${n(c.price?.total, 2)} |`,
+      );
+    }
+    out.push("");
+    const last = counted.at(-1)?.price;
+    if (last) {
+      out.push(`Price of 1M deliveries for the last row, by line: ${Object.entries(last).filter(([k]) => k !== "total").map(([k, v]) => `${k} $${n(v, 3)}`).join(", ")}.`);
+    }
+    out.push(`Prices (USD per million, Workers Paid, beyond the allowances; ${PRICES.date}): ${Object.entries(PRICES.usdPerMillion).map(([k, v]) => `${k} ${v}`).join(", ")}. ${PRICES.leftOut} CPU ms is the local process group's CPU per event (workerd running D1, the queue and the DO too, plus wrangler's proxy), so it overstates what Workers would bill.`);
     out.push("");
   }
 

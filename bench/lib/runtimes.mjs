@@ -18,6 +18,8 @@ export const RUNTIMES = /** @type {const} */ ({
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const START_WORKER = path.join(import.meta.dirname, "start-worker.mjs");
 const NOOP_DIR = path.join(ROOT, "bench/noop");
+/** The no-op consumer ceiling: POSTs each queue message to the receiver and acks it. */
+export const NOOP_CONSUMER_DIR = path.join(ROOT, "bench/noop-consumer");
 let stateBase = path.join(ROOT, ".wrangler/bench");
 
 /** Where local D1/DO state and wrangler logs go (default .wrangler/bench); a tmpfs takes disk syncs out of the picture. @param {string} dir */
@@ -38,6 +40,7 @@ export function setStateDir(dir) {
  *
  * @typedef {object} Noop
  * @property {string} url  the one route, `http://127.0.0.1:<port>/api/v1/events`
+ * @property {string} origin  `http://127.0.0.1:<port>`
  * @property {number|null} pgid
  * @property {() => Promise<void>} stop
  */
@@ -101,11 +104,12 @@ export async function startFerry(runtime, srcDir, vars) {
 }
 
 /**
- * The no-op ceiling (bench/noop) under the same runtime and flags.
+ * The no-op ceiling (bench/noop, or another no-op worker dir such as NOOP_CONSUMER_DIR) under the same runtime and flags.
  * @param {keyof typeof RUNTIMES} runtime
+ * @param {string} [dir]
  * @returns {Promise<Noop>}
  */
-export async function startNoop(runtime) {
+export async function startNoop(runtime, dir = NOOP_DIR) {
   const run = runDirectory("noop");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/api/v1/events`;
@@ -116,10 +120,10 @@ export async function startNoop(runtime) {
   if (runtime === "dev") {
     const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", run.persistTo];
     args.push("--show-interactive-dev-session=false", "--test-scheduled", "--inspector-port", String(await freePort()), "--env-file", run.envFile);
-    group = spawnGroup("noop (wrangler dev)", process.execPath, args, { cwd: NOOP_DIR, env: run.env, stdio });
+    group = spawnGroup("noop (wrangler dev)", process.execPath, args, { cwd: dir, env: run.env, stdio });
   } else {
-    const opts = { config: path.join(NOOP_DIR, "wrangler.toml"), port, persist: run.persistTo, vars: {}, envFile: run.envFile };
-    group = spawnGroup("noop (inspector off)", process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: NOOP_DIR, env: run.env, stdio });
+    const opts = { config: path.join(dir, "wrangler.toml"), port, persist: run.persistTo, vars: {}, envFile: run.envFile };
+    group = spawnGroup("noop (inspector off)", process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: dir, env: run.env, stdio });
   }
   fs.closeSync(out);
   try {
@@ -138,6 +142,7 @@ export async function startNoop(runtime) {
   }
   return {
     url,
+    origin: `http://127.0.0.1:${port}`,
     pgid: findGroup(run.dir),
     stop: async () => {
       await group.stop();

@@ -5,7 +5,9 @@ import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler.mjs";
 
 /** What the API worker is built from; node_modules is found by walking up from the snapshot (it lives under ROOT). */
-const SOURCES = ["workers", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "worker-configuration.d.ts"];
+const SOURCES = ["workers", "bench/counted", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "worker-configuration.d.ts"];
+/** The bench builds Ferry from its counting entry (bench/counted/worker.ts), which wraps the real handlers' bindings. */
+const COUNTED_MAIN = "bench/counted/worker.ts";
 
 /**
  * Copy the worker source into `.wrangler/bench/src-<id>`.
@@ -28,5 +30,9 @@ export function snapshotSource({ worktree }) {
     execFileSync("sh", ["-c", `git archive HEAD -- ${SOURCES.join(" ")} | tar -x -C "${dir}"`], { cwd: ROOT });
     source = `git HEAD ${commit}`;
   }
-  return { dir, source, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  const toml = path.join(dir, "wrangler.toml");
+  const config = fs.readFileSync(toml, "utf8");
+  if (!/^main = "workers\/index.ts"$/m.test(config)) throw new Error("wrangler.toml: expected main = \"workers/index.ts\"");
+  fs.writeFileSync(toml, config.replace(/^main = "workers\/index.ts"$/m, `main = "${COUNTED_MAIN}"`));
+  return { dir, source: `${source}, built from ${COUNTED_MAIN}`, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,5 +1,7 @@
 // Scenario 1: closed-loop ingest (autocannon, c=50) on POST /api/v1/events, interleaved round by round with the no-op ceiling.
 import { cpuMeter } from "../lib/cpu.mjs";
+import { perDelivered, readCounts, resetCounts } from "../lib/counts.mjs";
+import { pricePerMillion } from "../lib/pricing.mjs";
 import { autocannon } from "../lib/load.mjs";
 import { createEndpoint, createProject, waitDrained } from "../lib/ferry-setup.mjs";
 import { startNoop } from "../lib/runtimes.mjs";
@@ -32,6 +34,7 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         const loadBefore = loadAvg();
         const startedAt = new Date().toISOString();
         log(`ingest ${target} round ${round}: load ${fmtLoad(loadBefore)}`);
+        if (target === "ferry") await resetCounts(ferry);
         const cpu = cpuMeter(target === "noop" ? noop.pgid : ferry.pgid);
         const r = await autocannon({ ...targets[target], connections: cfg.connections, seconds: cfg.ingestSeconds, body });
         const cpuDuringRun = cpu();
@@ -46,6 +49,8 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
           const cpuWithDrain = cpu();
           const webhookIds = receiver.requests(path).map((r) => r.headers["webhook-id"]);
           const unique = new Set(webhookIds).size;
+          const counts = await readCounts(ferry);
+          const per = perDelivered(counts, unique);
           run.delivery = {
             acceptedInclInFlight: drain.deliveries - deliveriesBefore,
             backlogAtEnd: backlog.pending,
@@ -57,7 +62,10 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
             failed: drain.failed,
             cpuWithDrain,
             cpuMsPerEvent: drain.deliveries - deliveriesBefore ? cpuWithDrain.totalMs / (drain.deliveries - deliveriesBefore) : null,
+            counts,
+            per,
           };
+          run.delivery.price = pricePerMillion(per, run.delivery.cpuMsPerEvent);
           log(`  backlog ${backlog.pending} drained in ${(drain.waitedMs / 1000).toFixed(1)} s (${drain.drained ? "ok" : "NOT drained"}), receiver got ${unique} (+${webhookIds.length - unique} dup)`);
           deliveriesBefore = drain.deliveries;
           receiver.reset();
@@ -82,6 +90,9 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         // beyond the deliveries it made meanwhile is the ingest cost.
         cpuSplit: splitCpu(runs.filter((r) => r.delivery)),
         drainRate: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).drainRate ?? 0)),
+        // The last round's exact counts per delivered event (single-event ingest, c=50, one endpoint).
+        per: /** @type {any} */ (runs.filter((r) => r.delivery).at(-1))?.delivery.per,
+        price: /** @type {any} */ (runs.filter((r) => r.delivery).at(-1))?.delivery.price,
       },
     };
   } finally {

@@ -39,6 +39,8 @@ export const DEFAULT_VARS = Object.freeze({
  * @property {(token?: string|null, headers?: Record<string,string>) => (method: string, path: string, body?: unknown) => Promise<import("./api-client.mjs").ApiResponse>} client
  *   `api` with the token (and e.g. `{"Ferry-Project": id}`) bound
  * @property {() => Promise<number>} sweep  run the scheduled handler once now
+ * @property {() => Promise<{restartedAt: number, readyAt: number}>} crashAndRestart  SIGKILL the worker's whole
+ *   process group, start it again on the same state and port, and wait until it answers
  * @property {() => string} logs  everything wrangler and vite printed so far (print it when a test fails)
  * @property {() => Promise<void>} stop  kill every process group, remove the run directory; safe to call twice
  */
@@ -80,6 +82,11 @@ export async function startStack(options = {}) {
 
   /** @type {import("./procs.mjs").Group[]} */
   const groups = [];
+  /** @type {import("./procs.mjs").Group} */
+  let worker;
+  // The local queue lives in memory and dies with the runtime; the sweeper needs to know when this one began.
+  const launchWorker = (/** @type {import("node:child_process").StdioOptions} */ stdio) =>
+    startWorker({ port: apiPort, persistTo, vars: { ...vars, LOCAL_RUNTIME_STARTED_AT: String(Date.now()) }, envFile, env, stdio, outdir: path.join(runDir, "bundle") });
   /** @type {{stop: () => void} | undefined} */
   let ticker;
   let stopped = false;
@@ -102,7 +109,7 @@ export async function startStack(options = {}) {
   const stdio = /** @type {import("node:child_process").StdioOptions} */ (["ignore", out, out]);
   try {
     await applyMigrations({ persistTo, env, stdio });
-    const worker = startWorker({ port: apiPort, persistTo, vars, envFile, env, stdio, outdir: path.join(runDir, "bundle") });
+    worker = launchWorker(stdio);
     groups.push(worker);
     /** @type {Promise<void>[]} */
     const ready = [waitForApi(apiUrl, { group: worker, describe })];
@@ -128,6 +135,21 @@ export async function startStack(options = {}) {
     });
   }
 
+  /** SIGKILL every process of the worker (nothing gets to shut down), then start it again on the same state. */
+  async function crashAndRestart() {
+    process.kill(-worker.pid, "SIGKILL");
+    await worker.stop(1000);
+    const out = fs.openSync(outputPath, "a");
+    fs.appendFileSync(outputPath, "[stack] worker SIGKILLed; starting it again on the same state\n");
+    const restartedAt = Date.now();
+    const next = launchWorker(["ignore", out, out]);
+    fs.closeSync(out);
+    groups.splice(groups.indexOf(worker), 1, next);
+    worker = next;
+    await waitForApi(apiUrl, { group: worker, describe });
+    return { restartedAt, readyAt: Date.now() };
+  }
+
   const api = createApi(apiUrl);
   return {
     apiUrl,
@@ -138,6 +160,7 @@ export async function startStack(options = {}) {
     api,
     client: (token, headers) => (method, p, body) => api(method, p, body, token, headers),
     sweep: () => sweep(apiUrl),
+    crashAndRestart,
     logs,
     stop,
   };

@@ -352,6 +352,13 @@ describe("dashboard", () => {
   test(
     "the overview shows the API's 24 h numbers, charts, and the failing endpoint",
     step("overview", async () => {
+      // Re-enabling the ledger (an earlier test) gave it a clean health record; whether a retry failed since
+      // depends on timing, so make it fail once more and wait until its health says so.
+      await sendEvent("transfer.failed", { reference: "TR202", reason: "Ledger still down" });
+      await eventually(async () => {
+        const endpoints = (await api("GET", "/endpoints?limit=250")).body.data;
+        return endpoints.find((e) => e.id === ep.down.id)?.health?.consecutiveFailures > 0;
+      }, "the ledger has a recorded failure", 60_000);
       await open(page, `${base}/`);
       const stats = (await api("GET", `/stats?since=${new Date(Date.now() - 86_400_000).toISOString()}`)).body;
       await waitForText(page.locator("[data-testid=stat-events]"), new RegExp(`^${stats.events}$`));

@@ -51,6 +51,8 @@ export async function attemptDelivery(
   const response = result.kind === "response" ? result.response : null;
   const status = response?.status ?? null;
   const ok = status !== null && status >= 200 && status < 300;
+  const retryAfterSeconds = status === 429 || status === 503 ? parseRetryAfter(response!.headers["retry-after"] ?? null, options.now) : null;
+  const note = response && !ok ? statusNote(response, retryAfterSeconds) : null;
   const attempt: SentAttempt = {
     id: newId("attempt", options.now),
     projectId: delivery.projectId,
@@ -61,19 +63,27 @@ export async function attemptDelivery(
     durationMs: result.durationMs,
     request: { url: endpoint.url, headers: recordedHeaders },
     response,
-    error: result.kind === "error" ? result.error : null,
+    error: result.kind === "error" ? result.error : note,
   };
   const outcome: AttemptOutcome = {
     ok,
     statusCode: status,
-    error: result.kind === "error" ? result.error : ok ? null : describeStatus(status!),
-    retryAfterSeconds: status === 429 || status === 503 ? parseRetryAfter(response!.headers["retry-after"] ?? null, options.now) : null,
+    error: result.kind === "error" ? result.error : ok ? null : (note ?? `HTTP ${status}`),
+    retryAfterSeconds,
     gone: status === 410,
   };
   return { attempt, outcome };
 }
 
-function describeStatus(status: number): string {
-  if (status >= 300 && status < 400) return `HTTP ${status}: redirects are not followed`;
-  return `HTTP ${status}`;
+/** What a failed status means beyond its number, for the attempt log; null when the number says it all. */
+function statusNote(response: { status: number; headers: Record<string, string> }, retryAfterSeconds: number | null): string | null {
+  const { status, headers } = response;
+  if (status >= 300 && status < 400) {
+    const target = headers.location ? `redirects to ${headers.location.slice(0, 300)}` : "answers with a redirect but no Location";
+    return `HTTP ${status}: the endpoint ${target}; Ferry does not follow redirects, so point the endpoint at the final URL`;
+  }
+  if (retryAfterSeconds !== null) {
+    return `HTTP ${status} with Retry-After: ${headers["retry-after"].slice(0, 100)}; the next attempt waits as asked, within the retry schedule's shortest and longest wait`;
+  }
+  return null;
 }

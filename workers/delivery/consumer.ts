@@ -5,15 +5,16 @@
  */
 import { config } from "../config";
 import { database, type Database } from "../db/client";
-import type { DeliveryMessage } from "../queue/delivery-queue";
+import type { QueueMessage } from "../queue/delivery-queue";
 import { claimDeliveries, type ClaimedDelivery } from "./claim";
 import { deliver } from "./deliver";
+import { requeueLostDeliveries } from "./sweeper";
 
-export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+export async function handleDeliveryBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const db = database(env);
   let claimed: ClaimedDelivery[];
   try {
-    const ids = [...new Set(batch.messages.map((message) => message.body?.deliveryId).filter((id): id is string => typeof id === "string"))];
+    const ids = [...new Set(batch.messages.map((message) => (message.body as { deliveryId?: unknown } | null)?.deliveryId).filter((id): id is string => typeof id === "string"))];
     claimed = await claimDeliveries(db, ids, Date.now());
   } catch (error) {
     console.error(JSON.stringify({ msg: "claim failed; retrying the batch", size: batch.messages.length, error: String(error) }));
@@ -22,7 +23,12 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   }
   // Unclaimed ids were duplicates, not yet due, or already done: their messages have nothing left to do.
   batch.ackAll();
-  await Promise.all(claimed.map((item) => deliverSafely(db, env, item)));
+  const heartbeats = batch.messages.map((message) => (message.body as { heartbeatSentAt?: unknown } | null)?.heartbeatSentAt).filter((at): at is number => typeof at === "number");
+  await Promise.all([
+    ...claimed.map((item) => deliverSafely(db, env, item)),
+    // After the claim: this batch's own deliveries are `sending` now and cannot look lost.
+    ...(heartbeats.length > 0 ? [requeueLostDeliveries(env, Math.max(...heartbeats)).catch((error) => console.error(JSON.stringify({ msg: "lost-message sweep failed", error: String(error) })))] : []),
+  ]);
 }
 
 async function deliverSafely(db: Database, env: Env, item: ClaimedDelivery): Promise<void> {

@@ -1,39 +1,44 @@
 /**
- * @module Ingest: validated events in, one D1 batch out (events + one delivery per subscribed endpoint),
- * then delivery ids onto the queue. Idempotency keys make a repeated request return the original event.
+ * @module Ingest: validated events in, the events and their deliveries in D1 before anyone is answered,
+ * then the first attempts dispatched. Concurrent requests in one isolate share the D1 write and the queue
+ * send (window.ts); a shared write that fails is retried per request, so one request's failure is its own.
+ * Idempotency keys make a repeated request return the original event.
  */
-import { and, eq, inArray } from "drizzle-orm";
 import { storeEventBodies } from "../db/bodies";
-import { chunk, database, type Database } from "../db/client";
-import { newId } from "../db/ids";
-import { deliveries, events, type BodyFormat, type Delivery, type Event } from "../db/schema";
-import { enqueueDeliveries } from "../queue/delivery-queue";
-import { insertDeliveries, type FannedDelivery } from "./fan-out";
+import { idFloor, newId } from "../db/ids";
+import type { BodyFormat } from "../db/schema";
+import { dispatchFirstAttempts } from "./dispatch";
+import { Coalescer, type Pending } from "./window";
+import { writeEvents, type WriteOutcome, type WrittenEvent } from "./write";
 
 export type EventInput = {
   eventType: string;
   payload: unknown;
+  /** `JSON.stringify(payload)`, when the caller has it already (the API measures it). */
+  payloadJson?: string;
   idempotencyKey?: string;
   /** The application's id (already resolved from a uid); it fans out to that application's endpoints only. */
   applicationId?: string;
-  endpointIds?: string[];
+  endpointIds?: readonly string[];
   /** Default "envelope"; "payload" sends the payload's JSON alone (the Svix API's messages). */
   bodyFormat?: BodyFormat;
 };
 
-export type IngestResult = {
-  /** False when the idempotency key matched an earlier event, which is returned instead. */
-  created: boolean;
-  event: Event;
-  deliveries: Pick<Delivery, "id" | "endpointId" | "status">[];
+export type IngestResult = WriteOutcome;
+
+export type IngestOptions = {
+  /** The request's `ctx.waitUntil`: a request that runs a shared write keeps it alive past its own answer. */
+  waitUntil?: (promise: Promise<unknown>) => void;
 };
 
-const UNIQUE_VIOLATION = /UNIQUE constraint failed/i;
-
-/** The exact bytes every attempt will send. */
-export function webhookBody(eventType: string, createdAt: Date, payload: unknown, format: BodyFormat = "envelope"): string {
-  if (format === "payload") return JSON.stringify(payload);
-  return JSON.stringify({ type: eventType, timestamp: createdAt.toISOString(), data: payload });
+/**
+ * The exact bytes every attempt will send: `{"type","timestamp","data"}`. Given the payload's JSON, the
+ * body is spliced from it (the same bytes `JSON.stringify` makes) rather than serialising the payload twice.
+ */
+export function webhookBody(eventType: string, createdAt: Date, payload: unknown, payloadJson?: string, format: BodyFormat = "envelope"): string {
+  if (format === "payload") return payloadJson ?? JSON.stringify(payload);
+  if (payloadJson === undefined) return JSON.stringify({ type: eventType, timestamp: createdAt.toISOString(), data: payload });
+  return `{"type":${JSON.stringify(eventType)},"timestamp":"${createdAt.toISOString()}","data":${payloadJson}}`;
 }
 
 /** The payload an event was sent with, read back from the bytes it sends. */
@@ -42,78 +47,96 @@ export function payloadOf(body: string, format: BodyFormat) {
   return format === "payload" ? parsed : parsed.data;
 }
 
-export async function ingestEvents(env: Env, projectId: string, inputs: readonly EventInput[]): Promise<IngestResult[]> {
-  const db = database(env);
-  try {
-    return await writeEvents(env, db, projectId, inputs);
-  } catch (error) {
-    // A concurrent request with the same idempotency key won the race; the retry finds its event.
-    if (!UNIQUE_VIOLATION.test(String(error))) throw error;
-    return writeEvents(env, db, projectId, inputs);
-  }
-}
-
 /** Idempotency keys must be unique within one call (the API refuses repeats in a batch). */
-async function writeEvents(env: Env, db: Database, projectId: string, inputs: readonly EventInput[]): Promise<IngestResult[]> {
-  const existing = await findByIdempotencyKeys(db, projectId, inputs.flatMap((input) => input.idempotencyKey ?? []));
+export async function ingestEvents(env: Env, projectId: string, inputs: readonly EventInput[], { waitUntil }: IngestOptions = {}): Promise<IngestResult[]> {
   const now = Date.now();
-  const results: IngestResult[] = [];
-  const fresh: { result: IngestResult; endpointIds?: string[] }[] = [];
-  for (const input of inputs) {
-    const earlier = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
-    if (earlier) {
-      results.push({ created: false, ...earlier });
-      continue;
-    }
-    const event: Event = {
+  const written = inputs.map(
+    (input): WrittenEvent => ({
       id: newId("event", now),
       projectId,
       eventType: input.eventType,
       applicationId: input.applicationId ?? null,
-      body: webhookBody(input.eventType, new Date(now), input.payload, input.bodyFormat),
+      body: webhookBody(input.eventType, new Date(now), input.payload, input.payloadJson, input.bodyFormat),
       bodyFormat: input.bodyFormat ?? "envelope",
       idempotencyKey: input.idempotencyKey ?? null,
-      createdAt: new Date(now),
-    };
-    const result: IngestResult = { created: true, event, deliveries: [] };
-    results.push(result);
-    fresh.push({ result, endpointIds: input.endpointIds });
-  }
-  // Large bodies go to R2 before their rows exist, so no row ever points at a missing object.
-  const storedBodies = await storeEventBodies(env, fresh.map(({ result }) => result.event));
-  const statements = fresh.flatMap(({ result: { event }, endpointIds }, i) => [
-    db.insert(events).values({ ...event, body: storedBodies[i] }),
-    insertDeliveries(db, { projectId, eventId: event.id, eventType: event.eventType, applicationId: event.applicationId, endpointIds, now }),
-  ]);
-  if (statements.length === 0) return results;
-
-  const [first, ...rest] = statements;
-  const written = await db.batch([first, ...rest]);
-  fresh.forEach(({ result }, i) => (result.deliveries = written[2 * i + 1] as FannedDelivery[]));
-  // Deliveries are written with `enqueued_at` = now, so one whose message fails to send is swept after the grace period.
-  await enqueueDeliveries(env, fresh.flatMap(({ result }) => result.deliveries.filter((d) => d.status === "queued").map((d) => d.id)));
-  return results;
+      createdAt: now,
+      deliveryIdFloor: idFloor("delivery", now),
+      endpointIds: input.endpointIds ?? null,
+    }),
+  );
+  // Large bodies go to R2 before their rows exist (each request stores its own), so no row points at a missing object.
+  const stored = await storeEventBodies(env, written);
+  written.forEach((event, i) => (event.body = stored[i]));
+  const coalescer = coalescerFor(env);
+  const { item, runs } = coalescer.submit(written, written.length, env);
+  if (runs && waitUntil) waitUntil(runs);
+  const outcomes = await coalescer.outcome(item);
+  // Without waitUntil (a queue consumer, a test) what this call started is finished before it returns.
+  if (runs && !waitUntil) await runs;
+  return outcomes;
 }
 
-async function findByIdempotencyKeys(db: Database, projectId: string, keys: string[]) {
-  const found = new Map<string, { event: Event; deliveries: IngestResult["deliveries"] }>();
-  if (keys.length === 0) return found;
-  for (const part of chunk(keys, 90)) {
-    const rows = await db.select().from(events).where(and(eq(events.projectId, projectId), inArray(events.idempotencyKey, part))).all();
-    for (const event of rows) found.set(event.idempotencyKey!, { event, deliveries: [] });
+/** Events per shared write: about one D1 batch of a few hundred rows. */
+const WINDOW_EVENTS = 400;
+const WINDOW_MS = 2;
+const POLL_MS = 1;
+const DEADLINE_MS = 25_000;
+/** Two writes in flight per isolate hide one round trip; D1 runs them one at a time anyway. */
+const WRITES_IN_FLIGHT = 2;
+
+type Batch = Pending<WrittenEvent[], IngestResult[]>;
+
+// One window per pair of bindings: requests share a write only if they write to the same D1 and queue.
+const coalescers = new WeakMap<D1Database, WeakMap<Queue, Coalescer<WrittenEvent[], IngestResult[], Env>>>();
+
+function coalescerFor(env: Env) {
+  let byQueue = coalescers.get(env.DB);
+  if (!byQueue) coalescers.set(env.DB, (byQueue = new WeakMap()));
+  let coalescer = byQueue.get(env.DELIVERY_QUEUE);
+  if (!coalescer) {
+    coalescer = new Coalescer({ windowMs: WINDOW_MS, maxWeight: WINDOW_EVENTS, maxInFlight: WRITES_IN_FLIGHT, pollMs: POLL_MS, deadlineMs: DEADLINE_MS, flush: (batches, leader) => writeShared(leader, batches) });
+    byQueue.set(env.DELIVERY_QUEUE, coalescer);
   }
-  const byEventId = new Map([...found.values()].map((entry) => [entry.event.id, entry]));
-  if (byEventId.size > 0) {
-    for (const part of chunk([...byEventId.keys()], 90)) {
-      const rows = await db
-        .select({ id: deliveries.id, endpointId: deliveries.endpointId, status: deliveries.status, eventId: deliveries.eventId })
-        .from(deliveries)
-        .where(inArray(deliveries.eventId, part))
-        .all();
-      for (const row of rows) {
-        byEventId.get(row.eventId)!.deliveries.push({ id: row.id, endpointId: row.endpointId, status: row.status });
-      }
+  return coalescer;
+}
+
+/**
+ * One D1 batch for every request of the window. If it fails, nothing of it was stored — or, if the failure
+ * came after the commit, all of it — so each request is written again alone with the same ids (`recheck`),
+ * and gets its own answer: its events, or its own error. Nobody is answered before their events are stored.
+ */
+async function writeShared(env: Env, batches: Batch[]): Promise<void> {
+  const now = Date.now();
+  const settled: IngestResult[][] = [];
+  try {
+    const results = await write(env.DB, batches.flatMap((batch) => batch.input), now, false);
+    let offset = 0;
+    for (const batch of batches) {
+      const own = results.slice(offset, (offset += batch.input.length));
+      batch.outcome = { ok: true, value: own };
+      settled.push(own);
     }
+  } catch (error) {
+    if (batches.length === 1) {
+      batches[0].outcome = { ok: false, error };
+      return;
+    }
+    await Promise.all(
+      batches.map(async (batch) => {
+        try {
+          const own = await write(env.DB, batch.input, now, true);
+          batch.outcome = { ok: true, value: own };
+          settled.push(own);
+        } catch (own) {
+          batch.outcome = { ok: false, error: own };
+        }
+      }),
+    );
   }
-  return found;
+  await dispatchFirstAttempts(env, settled.flat().flatMap((result) => (result.created ? result.deliveries.filter((d) => d.status === "queued").map((d) => d.id) : [])));
+}
+
+async function write(db: D1Database, written: WrittenEvent[], now: number, recheck: boolean): Promise<IngestResult[]> {
+  const { statements, read } = writeEvents(db, written, now, { recheck });
+  return read(await db.batch(statements));
 }

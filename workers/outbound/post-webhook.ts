@@ -3,6 +3,7 @@
  * and at most 32 KB of the response body read and kept.
  */
 import type { RecordedResponse } from "../db/schema";
+import { describeNetworkError, type FetchPhase } from "./network-errors";
 
 /** Header values that authenticate to the receiver: kept out of the attempt log and of header listings. */
 export const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token)$/i;
@@ -22,9 +23,11 @@ export async function postWebhook(request: {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const signal = AbortSignal.timeout(request.timeoutMs);
+  let phase: FetchPhase = { stage: "before-response" };
   try {
     // `manual`: following a redirect would forward our signed request to a host nobody checked.
     const response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, redirect: "manual", signal });
+    phase = { stage: "reading-body", status: response.status };
     const { body, truncated } = await readCapped(response, RESPONSE_BODY_LIMIT);
     return {
       kind: "response",
@@ -32,11 +35,11 @@ export async function postWebhook(request: {
       durationMs: elapsed(),
     };
   } catch (error) {
-    const timedOut = signal.aborted;
-    return { kind: "error", error: timedOut ? `timed out after ${request.timeoutMs} ms` : describe(error), durationMs: elapsed() };
+    return { kind: "error", error: describeNetworkError(error, { url: request.url, timedOut: signal.aborted, timeoutMs: request.timeoutMs, phase }), durationMs: elapsed() };
   }
 }
 
+/** Reads at most `limit` bytes and then cancels the stream, so a huge answer never sits in memory. */
 async function readCapped(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
   if (!response.body) return { body: "", truncated: false };
   const reader = response.body.getReader();
@@ -63,7 +66,3 @@ async function readCapped(response: Response, limit: number): Promise<{ body: st
   return { body: new TextDecoder().decode(bytes), truncated };
 }
 
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.slice(0, 500) || "network error";
-}

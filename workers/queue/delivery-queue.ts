@@ -5,6 +5,12 @@
 import { chunk } from "../db/client";
 
 export type DeliveryMessage = { deliveryId: string };
+/**
+ * Sent by the sweeper through the delivery queue itself. It waits in the same backlog as every delivery
+ * message, so when it arrives, every message that was ready well before it has had its turn.
+ */
+export type QueueHeartbeat = { heartbeatSentAt: number };
+export type QueueMessage = DeliveryMessage | QueueHeartbeat;
 
 /** Cloudflare Queues delays messages by 12 h at most; longer waits are left to the sweeper. */
 export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
@@ -28,5 +34,14 @@ export async function enqueueDeliveries(env: Pick<Env, "DELIVERY_QUEUE">, delive
   } catch (error) {
     console.error(JSON.stringify({ msg: "enqueue failed; the sweeper will pick these up", count: deliveryIds.length, error: String(error) }));
     return false;
+  }
+}
+
+/** Never throws: a heartbeat that is not sent only delays the detection of lost messages to the next sweep. */
+export async function sendHeartbeat(env: Pick<Env, "DELIVERY_QUEUE">, sentAt: number): Promise<void> {
+  try {
+    await env.DELIVERY_QUEUE.send({ heartbeatSentAt: sentAt } satisfies QueueHeartbeat, { contentType: "json" });
+  } catch (error) {
+    console.error(JSON.stringify({ msg: "queue heartbeat not sent", error: String(error) }));
   }
 }

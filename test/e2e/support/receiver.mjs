@@ -9,6 +9,12 @@ import { waitList } from "./waiters.mjs";
  * @property {Record<string, string>} [headers]  e.g. `{"Retry-After": "2"}`
  * @property {number} [delayMs]  wait before answering (a client that gives up first is recorded as `aborted`)
  * @property {boolean} [hang]  never answer; the socket stays open until the client gives up or `close()`
+ * @property {number} [resetAfterBytes]  send the status line, headers (announcing a longer body) and this many
+ *   body bytes, then reset the connection (TCP RST) mid-response
+ * @property {string} [raw]  write these bytes to the socket instead of an HTTP response, then close it
+ *   (a malformed response)
+ * @property {number} [streamBytes]  answer `status` with a body of this many bytes, written in 64 KB chunks as
+ *   fast as the client reads them; `bodyBytesWritten` records how far it got before the client hung up
  * @property {number} [failTimes]  the first N requests answer `failStatus` (with this behaviour's body, headers,
  *   delay), every later one answers `then`
  * @property {number} [failStatus]  default 500
@@ -27,6 +33,7 @@ import { waitList } from "./waiters.mjs";
  * @property {number} index  0-based position among requests to this path
  * @property {number} [status]  what the receiver answered (unset while delayed or hanging)
  * @property {boolean} [aborted]  the client closed the connection before we answered
+ * @property {number} [bodyBytesWritten]  with `streamBytes`: body bytes the client took before it closed
  */
 
 /**
@@ -134,6 +141,7 @@ export class Receiver {
       if (!res.writableFinished) record.aborted = true;
     });
     if (b.hang) return;
+    if (b.raw !== undefined) return void res.socket?.end(b.raw);
     if (b.delayMs) {
       await new Promise((r) => {
         const t = setTimeout(() => (this.#timers.delete(t), r(undefined)), b.delayMs);
@@ -141,12 +149,40 @@ export class Receiver {
       });
       if (res.destroyed) return;
     }
+    if (b.resetAfterBytes !== undefined) return resetMidResponse(res, record, b);
+    if (b.streamBytes !== undefined) return streamBody(res, record, b);
     const json = typeof b.body === "object" && b.body !== null;
     const payload = json ? JSON.stringify(b.body) : (b.body ?? "");
     record.status = b.status ?? 200;
     res.writeHead(record.status, { ...(json && { "content-type": "application/json" }), ...b.headers });
     res.end(payload);
   }
+}
+
+/** @param {http.ServerResponse} res @param {ReceivedRequest} record @param {Behaviour} b */
+function resetMidResponse(res, record, b) {
+  record.status = b.status ?? 200;
+  const n = /** @type {number} */ (b.resetAfterBytes);
+  res.writeHead(record.status, { "content-type": "text/plain", "content-length": String(n * 2 + 1000) });
+  res.write("x".repeat(n), () => setTimeout(() => res.socket?.resetAndDestroy(), 50));
+}
+
+/** @param {http.ServerResponse} res @param {ReceivedRequest} record @param {Behaviour} b */
+function streamBody(res, record, b) {
+  const total = /** @type {number} */ (b.streamBytes);
+  const chunk = Buffer.alloc(64 * 1024, "y");
+  record.status = b.status ?? 200;
+  record.bodyBytesWritten = 0;
+  res.writeHead(record.status, { "content-type": "text/plain", "content-length": String(total) });
+  const pump = () => {
+    while (!res.destroyed && record.bodyBytesWritten < total) {
+      const part = chunk.subarray(0, Math.min(chunk.length, total - record.bodyBytesWritten));
+      record.bodyBytesWritten += part.length;
+      if (!res.write(part)) return void res.once("drain", pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
 }
 
 /** Resolve a route to the behaviour for this particular request. @param {Route} route @param {ReceivedRequest} req */

@@ -129,8 +129,9 @@ describe.concurrent("a failing receiver", { timeout: 25_000 }, () => {
     });
     const { send, until } = await setup("https://unreachable.example.com/hook");
     const delivery = await until(await send(), (d) => d.attempts.length === 1);
-    expect(delivery).toMatchObject({ status: "retrying", lastStatusCode: null, lastError: "Network connection lost." });
-    expect(delivery.attempts[0]).toMatchObject({ response: null, error: "Network connection lost." });
+    const explained = "could not connect to unreachable.example.com, or it closed the connection before answering: nothing may be listening on that port (connection refused), or the server dropped the request";
+    expect(delivery).toMatchObject({ status: "retrying", lastStatusCode: null, lastError: explained });
+    expect(delivery.attempts[0]).toMatchObject({ response: null, error: explained });
   });
 });
 

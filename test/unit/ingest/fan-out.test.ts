@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { database } from "../../../workers/db/client";
 import { newId } from "../../../workers/db/ids";
 import { endpoints, events } from "../../../workers/db/schema";
-import { insertDeliveries } from "../../../workers/ingest/fan-out";
+import { idFloor } from "../../../workers/db/ids";
+import { INSERT_DELIVERIES_SQL, type FannedDelivery } from "../../../workers/ingest/fan-out";
 import { seedDelivery } from "../helpers";
 
 /** A project (from seedDelivery) with one more endpoint per filter list, then fan one event out over them. */
@@ -25,8 +26,9 @@ async function fanOut(eventType: string, filters: string[][], options: { endpoin
     });
   }
   const eventId = newId("event");
-  await db.insert(events).values({ id: eventId, projectId: project.id, eventType, body: "{}", idempotencyKey: null, createdAt: new Date(now) });
-  const rows = await insertDeliveries(db, { projectId: project.id, eventId, eventType, applicationId: null, endpointIds: options.endpointIds?.(ids), now });
+  await db.insert(events).values({ id: eventId, projectId: project.id, eventType, body: "{}", idempotencyKey: null, applicationId: null, createdAt: new Date(now) });
+  const written = JSON.stringify([{ id: eventId, deliveryIdFloor: idFloor("delivery", now), endpointIds: options.endpointIds?.(ids) ?? null }]);
+  const { results: rows } = await env.DB.prepare(INSERT_DELIVERIES_SQL).bind(written, now).all<FannedDelivery>();
   return { ids, rows, matched: ids.map((id) => rows.some((row) => row.endpointId === id)) };
 }
 

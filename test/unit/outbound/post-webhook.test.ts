@@ -66,15 +66,34 @@ describe("postWebhook", () => {
         }),
     );
     const result = await postWebhook({ ...request, timeoutMs: 150 });
-    expect(result).toMatchObject({ kind: "error", error: "timed out after 150 ms" });
+    expect(result).toMatchObject({ kind: "error", error: "timed out after 150 ms: the endpoint sent no response in time (its timeoutMs)" });
     expect(result.durationMs).toBeGreaterThanOrEqual(100);
   });
 
-  it("reports a network failure as an error, not a response", async () => {
+  it.each([
+    ["a refused or dropped connection", "Network connection lost.", /^could not connect to receiver\.example\.com, or it closed the connection before answering: nothing may be listening/],
+    ["workerd's opaque internal error (DNS, TLS, not HTTP)", "internal error; reference = abc123", /^could not connect to receiver\.example\.com or read its answer: the host name may not resolve \(DNS\).*\(runtime reference abc123\)$/],
+    ["anything else", "boom", /^could not complete the request to receiver\.example\.com: boom$/],
+  ])("explains a network failure before any answer: %s", async (_, message, explained) => {
     answer(() => {
-      throw new TypeError("connection refused");
+      throw new Error(message);
     });
     const result = await postWebhook(request);
-    expect(result).toMatchObject({ kind: "error", error: "connection refused" });
+    expect(result.kind).toBe("error");
+    if (result.kind === "error") expect(result.error).toMatch(explained);
+  });
+
+  it("explains a connection cut while reading the body, naming the status that had arrived", async () => {
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(new Error("Network connection lost."));
+        sent = true;
+        controller.enqueue(new TextEncoder().encode("partial"));
+      },
+    });
+    answer(() => new Response(body, { status: 200 }));
+    const result = await postWebhook(request);
+    expect(result).toMatchObject({ kind: "error", error: expect.stringMatching(/^the connection was cut \(reset or closed\) while reading the body of an HTTP 200 answer/) });
   });
 });

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
 import { config } from "../../config";
 import { database } from "../../db/client";
-import { findEvents, listEvents } from "../../db/events";
+import { findApplicationEvent, findEvents, listEvents } from "../../db/events";
 import { findEventType } from "../../db/event-types";
 import type { Application, Endpoint } from "../../db/schema";
 import { ingestEvents } from "../../ingest/ingest";
@@ -30,21 +30,24 @@ const MessageIn = z.object({
 
 /** Sends `payload` as the whole webhook body, to the application's subscribed endpoints or to `endpoint` alone. */
 async function send(c: SvixContext, application: Application, input: { eventType: string; eventId?: string | null; payload: unknown }, endpoint?: Endpoint) {
-  const size = new TextEncoder().encode(JSON.stringify(input.payload)).byteLength;
+  const payloadJson = JSON.stringify(input.payload);
+  const size = new TextEncoder().encode(payloadJson).byteLength;
   const limit = config(c.env).maxPayloadBytes;
   if (size > limit) throw new SvixError(413, "payload_too_large", `payload is ${size} bytes; the limit is ${limit}`);
-  const [result] = await ingestEvents(c.env, application.projectId, [
-    {
-      eventType: input.eventType,
-      payload: input.payload,
-      idempotencyKey: input.eventId ?? undefined,
-      applicationId: application.id,
-      endpointIds: endpoint ? [endpoint.id] : undefined,
-      bodyFormat: "payload",
-    },
-  ]);
+  const message = {
+    eventType: input.eventType,
+    payload: input.payload,
+    payloadJson,
+    idempotencyKey: input.eventId ?? undefined,
+    applicationId: application.id,
+    endpointIds: endpoint ? [endpoint.id] : undefined,
+    bodyFormat: "payload" as const,
+  };
+  const [result] = await ingestEvents(c.env, application.projectId, [message], { waitUntil: (p) => c.executionCtx.waitUntil(p) });
   if (!result.created) throw conflict(`A message with eventId "${input.eventId}" already exists`);
-  return result.event;
+  const event = await findApplicationEvent(database(c.env), application.projectId, application.id, result.event.id);
+  if (!event) throw new Error(`event ${result.event.id} was accepted but cannot be read`);
+  return event;
 }
 
 export const svixMessages = new Hono<AppEnv>();
