@@ -308,8 +308,8 @@ export const attempts = sqliteTable(
     error: text("error"),
   },
   (t) => [
-    // A delivery's timeline, oldest first.
-    index("attempts_delivery_id_attempt_idx").on(t.deliveryId, t.attempt),
+    // A delivery's timeline, oldest first; unique, so an attempt number is recorded once whoever sends it.
+    uniqueIndex("attempts_delivery_id_attempt_unique_idx").on(t.deliveryId, t.attempt),
   ],
 );
 export type Attempt = typeof attempts.$inferSelect;

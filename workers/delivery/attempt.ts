@@ -5,7 +5,8 @@
 import { newId } from "../db/ids";
 import { activeSecrets } from "../db/endpoints";
 import type { SentAttempt } from "../db/attempts";
-import { SENSITIVE_HEADERS, postWebhook } from "../outbound/post-webhook";
+import type { ConnectionLimiter } from "../outbound/connection-limiter";
+import { SENSITIVE_HEADERS, postWebhook, type PostResult } from "../outbound/post-webhook";
 import { checkEndpointUrl } from "../outbound/url-guard";
 import { sign } from "../signing/standard-webhooks";
 import { USER_AGENT } from "../version";
@@ -24,42 +25,57 @@ export type AttemptOutcome = {
 
 export async function attemptDelivery(
   { delivery, endpoint, body }: ClaimedDelivery,
-  options: { allowPrivateNetwork: boolean; now: number },
+  options: { allowPrivateNetwork: boolean; connections: ConnectionLimiter },
 ): Promise<{ attempt: SentAttempt; outcome: AttemptOutcome }> {
-  const timestamp = Math.floor(options.now / 1000);
-  const headers: Record<string, string> = {
-    ...endpoint.headers,
-    "content-type": "application/json",
-    "user-agent": USER_AGENT,
-    "webhook-id": delivery.eventId,
-    "webhook-timestamp": String(timestamp),
-  };
-  let notSent: string | null = null;
-  try {
-    headers["webhook-signature"] = await sign(activeSecrets(endpoint.secrets, options.now).map((secret) => secret.value), delivery.eventId, timestamp, body);
-  } catch (error) {
-    // A secret that cannot be used (edited outside the API) fails the attempt, so the schedule still ends.
-    notSent = `not sent: the request could not be signed (${String(error)})`;
-  }
-  const recordedHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADERS.test(name) ? "[redacted]" : value]));
-
   // Checked again at send time: the deployment's network policy may have changed since the endpoint was saved.
   const verdict = checkEndpointUrl(endpoint.url, options);
-  if (!verdict.ok) notSent ??= `not sent: the URL ${verdict.reason}`;
-  const result = notSent === null ? await postWebhook({ url: endpoint.url, headers, body, timeoutMs: endpoint.timeoutMs }) : { kind: "error" as const, error: notSent, durationMs: 0 };
+  // The attempt starts, and is signed and timed, once it has a connection: waiting for one is not the endpoint's time.
+  const connection = verdict.ok ? await options.connections.acquire() : null;
+  try {
+    const now = Date.now();
+    const timestamp = Math.floor(now / 1000);
+    const headers: Record<string, string> = {
+      ...endpoint.headers,
+      "content-type": "application/json",
+      "user-agent": USER_AGENT,
+      "webhook-id": delivery.eventId,
+      "webhook-timestamp": String(timestamp),
+    };
+    let notSent: string | null = verdict.ok ? null : `not sent: the URL ${verdict.reason}`;
+    try {
+      headers["webhook-signature"] = await sign(activeSecrets(endpoint.secrets, now).map((secret) => secret.value), delivery.eventId, timestamp, body);
+    } catch (error) {
+      // A secret that cannot be used (edited outside the API) fails the attempt, so the schedule still ends.
+      notSent ??= `not sent: the request could not be signed (${String(error)})`;
+    }
+    const recordedHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADERS.test(name) ? "[redacted]" : value]));
+    const result =
+      notSent === null && connection
+        ? await postWebhook({ url: endpoint.url, headers, body, timeoutMs: endpoint.timeoutMs, connection })
+        : { kind: "error" as const, error: notSent!, durationMs: 0 };
+    return describeAttempt({ delivery, endpoint }, { now, recordedHeaders, result });
+  } finally {
+    connection?.release();
+  }
+}
 
+function describeAttempt(
+  { delivery, endpoint }: Pick<ClaimedDelivery, "delivery" | "endpoint">,
+  { now, recordedHeaders, result }: { now: number; recordedHeaders: Record<string, string>; result: PostResult },
+): { attempt: SentAttempt; outcome: AttemptOutcome } {
   const response = result.kind === "response" ? result.response : null;
   const status = response?.status ?? null;
   const ok = status !== null && status >= 200 && status < 300;
-  const retryAfterSeconds = status === 429 || status === 503 ? parseRetryAfter(response!.headers["retry-after"] ?? null, options.now) : null;
+  const retryAfterSeconds = status === 429 || status === 503 ? parseRetryAfter(response!.headers["retry-after"] ?? null, now) : null;
   const note = response && !ok ? statusNote(response, retryAfterSeconds) : null;
   const attempt: SentAttempt = {
-    id: newId("attempt", options.now),
+    id: newId("attempt", now),
     projectId: delivery.projectId,
     deliveryId: delivery.id,
-    attempt: delivery.attemptCount + 1,
+    // The claim counted this attempt already (claim.ts).
+    attempt: delivery.attemptCount,
     trigger: delivery.nextTrigger,
-    startedAt: new Date(options.now),
+    startedAt: new Date(now),
     durationMs: result.durationMs,
     request: { url: endpoint.url, headers: recordedHeaders },
     response,

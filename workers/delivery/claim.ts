@@ -2,12 +2,21 @@
  * @module Claim before send. A delivery is sent only by whoever moves it to `sending` with a lease, in one
  * conditional UPDATE: a duplicate or stale message finds nothing to claim, a succeeded delivery is never
  * claimed again, and a lapsed lease (a sender that died mid-send) makes it claimable once more.
+ *
+ * The claim also counts the attempt it is for (`attempt_count` and the schedule's `schedule_step`), so a send
+ * whose result is never recorded (D1 failed after it, the sender died) has still used its attempt, and a
+ * deterministic failure ends with the schedule instead of sending again every lease. A claim that ends without
+ * a send (a hold, a hand-off) gives the attempt back (`deliver.ts`).
  */
-import { and, eq, inArray, lt, lte, or } from "drizzle-orm";
+import { and, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { deliveries, endpoints, events, projects, type Delivery, type Endpoint, type Project } from "../db/schema";
 
-/** Longer than the longest endpoint timeout (30 s) plus the bookkeeping around a send. */
+/**
+ * Longer than the longest time a claimed send can take in its invocation: a batch's sends share five
+ * connections, so the last one waits up to one timeout (30 s at most) and then sends for one more; the
+ * consumer's batch size is chosen for this (ARCHITECTURE.md, "Six connections").
+ */
 export const LEASE_MS = 90_000;
 /** Queue delays have whole-second precision; a message may arrive a little before its time. */
 const EARLY_TOLERANCE_MS = 2_000;
@@ -23,7 +32,13 @@ export async function claimDeliveries(db: Database, deliveryIds: readonly string
   const [first, ...rest] = deliveryIds.map((id) =>
     db
       .update(deliveries)
-      .set({ status: "sending", leaseUntil: new Date(now + LEASE_MS), updatedAt: new Date(now) })
+      .set({
+        status: "sending",
+        leaseUntil: new Date(now + LEASE_MS),
+        attemptCount: sql`${deliveries.attemptCount} + 1`,
+        scheduleStep: sql`${deliveries.scheduleStep} + 1`,
+        updatedAt: new Date(now),
+      })
       .where(and(eq(deliveries.id, id), claimable))
       .returning(),
   );

@@ -1,11 +1,13 @@
 /**
  * @module The delivery consumer: claim the batch's deliveries in one D1 batch, then work each one
- * concurrently (so one slow endpoint holds up nobody else) and record it as soon as it is done.
+ * concurrently (so one slow endpoint holds up nobody else; the sends share the invocation's connections)
+ * and record it as soon as it is done.
  * It never throws out of `queue()`: whatever goes wrong, D1 still says what is due and the sweeper acts on it.
  */
 import { config } from "../config";
 import { database, type Database } from "../db/client";
 import type { QueueMessage } from "../queue/delivery-queue";
+import { ConnectionLimiter } from "../outbound/connection-limiter";
 import { claimDeliveries, type ClaimedDelivery } from "./claim";
 import { deliver } from "./deliver";
 import { requeueLostDeliveries } from "./sweeper";
@@ -23,19 +25,21 @@ export async function handleDeliveryBatch(batch: MessageBatch<QueueMessage>, env
   }
   // Unclaimed ids were duplicates, not yet due, or already done: their messages have nothing left to do.
   batch.ackAll();
+  // One set of connections for the whole invocation: the platform's limit is per invocation.
+  const connections = new ConnectionLimiter();
   const heartbeats = batch.messages.map((message) => (message.body as { heartbeatSentAt?: unknown } | null)?.heartbeatSentAt).filter((at): at is number => typeof at === "number");
   await Promise.all([
-    ...claimed.map((item) => deliverSafely(db, env, item)),
+    ...claimed.map((item) => deliverSafely(db, env, item, connections)),
     // After the claim: this batch's own deliveries are `sending` now and cannot look lost.
     ...(heartbeats.length > 0 ? [requeueLostDeliveries(env, Math.max(...heartbeats)).catch((error) => console.error(JSON.stringify({ msg: "lost-message sweep failed", error: String(error) })))] : []),
   ]);
 }
 
-async function deliverSafely(db: Database, env: Env, item: ClaimedDelivery): Promise<void> {
+async function deliverSafely(db: Database, env: Env, item: ClaimedDelivery, connections: ConnectionLimiter): Promise<void> {
   try {
-    await deliver(db, env, item, { allowPrivateNetwork: config(env).allowPrivateNetwork });
+    await deliver(db, env, item, { allowPrivateNetwork: config(env).allowPrivateNetwork, connections });
   } catch (error) {
-    // The lease lapses and the sweeper queues the delivery again.
+    // The lease lapses and the sweeper queues the delivery again; the claim counted the attempt, so this is bounded.
     console.error(JSON.stringify({ msg: "delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) }));
   }
 }

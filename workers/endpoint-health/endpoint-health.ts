@@ -9,6 +9,7 @@ import { config } from "../config";
 import { database } from "../db/client";
 import { claimDeliveries } from "../delivery/claim";
 import { deliver } from "../delivery/deliver";
+import { ConnectionLimiter } from "../outbound/connection-limiter";
 import { processAlerts } from "../alerts/outbox";
 import { recordDisabled, recordCircuitOpened } from "../alerts/record";
 import type { EndpointHealthSnapshot } from "./client";
@@ -106,9 +107,10 @@ export class EndpointHealth extends DurableObject<Env> {
     const db = database(this.env);
     // Claimed like any send, so a copy the sweeper re-queued meanwhile is not sent twice.
     const claimed = await claimDeliveries(db, ids, Date.now());
+    const connections = new ConnectionLimiter();
     await Promise.all(
       claimed.map((item) =>
-        deliver(db, this.env, item, { allowPrivateNetwork: config(this.env).allowPrivateNetwork, inSlowLane: true }).catch((error) =>
+        deliver(db, this.env, item, { allowPrivateNetwork: config(this.env).allowPrivateNetwork, inSlowLane: true, connections }).catch((error) =>
           console.error(JSON.stringify({ msg: "slow-lane delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) })),
         ),
       ),

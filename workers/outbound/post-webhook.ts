@@ -1,8 +1,10 @@
 /**
  * @module The one outbound HTTP call to a customer's endpoint: POST, no redirects, a hard timeout,
- * and at most 32 KB of the response body read and kept.
+ * and at most 32 KB of the response body read and kept. It is made on a connection the caller already holds
+ * (`connection-limiter.ts`), so the timeout measures the endpoint, never a wait for a free connection.
  */
 import type { RecordedResponse } from "../db/schema";
+import type { Connection } from "./connection-limiter";
 import { describeNetworkError, type FetchPhase } from "./network-errors";
 
 /** Header values that authenticate to the receiver: kept out of the attempt log and of header listings. */
@@ -19,6 +21,8 @@ export async function postWebhook(request: {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
+  /** Given back when the response headers arrive or the fetch fails. */
+  connection: Connection;
 }): Promise<PostResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -27,6 +31,8 @@ export async function postWebhook(request: {
   try {
     // `manual`: following a redirect would forward our signed request to a host nobody checked.
     const response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, redirect: "manual", signal });
+    // Headers are in: the runtime no longer counts this connection, and the body read below stays under `signal`.
+    request.connection.release();
     phase = { stage: "reading-body", status: response.status };
     const { body, truncated } = await readCapped(response, RESPONSE_BODY_LIMIT);
     return {
@@ -35,6 +41,7 @@ export async function postWebhook(request: {
       durationMs: elapsed(),
     };
   } catch (error) {
+    request.connection.release();
     return { kind: "error", error: describeNetworkError(error, { url: request.url, timedOut: signal.aborted, timeoutMs: request.timeoutMs, phase }), durationMs: elapsed() };
   }
 }

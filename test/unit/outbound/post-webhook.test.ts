@@ -3,7 +3,9 @@ import { RESPONSE_BODY_LIMIT, postWebhook } from "../../../workers/outbound/post
 
 afterEach(() => vi.restoreAllMocks());
 
-const request = { url: "https://receiver.example.com/hook", headers: { "content-type": "application/json", "webhook-id": "evt_1" }, body: '{"a":1}', timeoutMs: 5000 };
+/** These tests are about the exchange itself; connection-limiter.test.ts covers when a connection is given back. */
+const connection = { release: () => {} };
+const request = { url: "https://receiver.example.com/hook", headers: { "content-type": "application/json", "webhook-id": "evt_1" }, body: '{"a":1}', timeoutMs: 5000, connection };
 
 function answer(respond: (init: RequestInit) => Response | Promise<Response>) {
   const seen: { url: string; init: RequestInit }[] = [];
