@@ -200,3 +200,63 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export { env };
+
+/**
+ * A fake network with a production invocation's connection limit: at most six requests wait for response
+ * headers at once; the rest queue in order with their abort signals already running, as they would in the
+ * runtime. URLs that `hangs` picks never answer (only their signal ends them); any other answers 200 at once.
+ */
+export function sixConnectionNetwork(hangs: (url: string) => boolean) {
+  const LIMIT = 6;
+  const queue: { admit: () => void; cancelled: boolean }[] = [];
+  const stats = { open: 0, mostOpen: 0, queued: 0, timedOutInQueue: 0, sent: [] as string[] };
+  const connect = () => {
+    stats.open += 1;
+    stats.mostOpen = Math.max(stats.mostOpen, stats.open);
+  };
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const signal = init?.signal ?? undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal?.aborted) reject(signal.reason);
+      signal?.addEventListener("abort", () => reject(signal.reason));
+    });
+    aborted.catch(() => {});
+    if (stats.open < LIMIT) connect();
+    else {
+      stats.queued += 1;
+      const entry = { admit: () => {}, cancelled: false };
+      const admitted = new Promise<void>((resolve) => (entry.admit = () => (connect(), resolve())));
+      queue.push(entry);
+      try {
+        await Promise.race([admitted, aborted]);
+      } catch (error) {
+        entry.cancelled = true;
+        stats.timedOutInQueue += 1;
+        throw error;
+      }
+    }
+    try {
+      stats.sent.push(url);
+      if (hangs(url)) await aborted;
+      return new Response("ok");
+    } finally {
+      stats.open -= 1;
+      let next = queue.shift();
+      while (next?.cancelled) next = queue.shift();
+      next?.admit();
+    }
+  });
+  return { stats, restore: () => spy.mockRestore() };
+}
+
+/** Runs the Worker's real queue handler on one batch carrying these delivery ids, to its end. */
+export async function runConsumer(deliveryIds: string[]): Promise<void> {
+  const { createExecutionContext, createMessageBatch } = await import("cloudflare:test");
+  const { default: worker } = await import("../../workers/index");
+  const batch = createMessageBatch(
+    "ferry-deliveries",
+    deliveryIds.map((deliveryId, i) => ({ id: `run-${Date.now()}-${i}`, timestamp: new Date(), attempts: 1, body: { deliveryId } })),
+  );
+  await worker.queue(batch as never, env, createExecutionContext());
+}
