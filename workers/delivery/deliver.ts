@@ -52,8 +52,11 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   if (endpoint.status === "disabled") return void (await release({ status: "paused" }));
   if (stepsBefore > schedule.length) {
     // The schedule's last attempt was claimed and sent, but its result was never recorded: nothing more is sent.
+    // Claims past the end (this one, and any whose release D1 also refused) counted attempts never made.
+    const unsent = delivery.scheduleStep - (schedule.length + 1);
     const lastError = "failed: the last attempt of the schedule was made but its result could not be recorded";
-    if (await release({ status: "failed", nextAttemptAt: null, lastError })) await announceFailed(env, item, { attempts: attemptsBefore, lastStatusCode: delivery.lastStatusCode, lastError });
+    const settled = await release({ status: "failed", nextAttemptAt: null, lastError, attemptCount: sql`${deliveries.attemptCount} - ${unsent}`, scheduleStep: schedule.length + 1 });
+    if (settled) await announceFailed(env, item, { attempts: delivery.attemptCount - unsent, lastStatusCode: delivery.lastStatusCode, lastError });
     return;
   }
 
