@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../../../workers/db/client";
 import { LEASE_MS, claimDeliveries } from "../../../workers/delivery/claim";
+import { deliver } from "../../../workers/delivery/deliver";
+import { ConnectionLimiter } from "../../../workers/outbound/connection-limiter";
 import { deliveryRow, seedDelivery } from "../helpers";
 
 const db = database(env);
@@ -70,6 +72,17 @@ describe("claimDeliveries", () => {
     const claimed = await claimDeliveries(db, [later.id, due.id], now);
     expect(claimed.map((c) => c.delivery.id)).toEqual([due.id]);
     expect((await deliveryRow(later.id)).status).toBe("retrying");
+  });
+
+  it("counts the attempt it is for; a claim that ends without a send (here: the endpoint is disabled) gives it back", async () => {
+    const now = Date.now();
+    const { delivery } = await seedDelivery({ url: URL, delivery: { status: "retrying", attemptCount: 2, scheduleStep: 1, nextAttemptAt: new Date(now - 1) } });
+    const [claimed] = await claimDeliveries(db, [delivery.id], now);
+    expect(claimed.delivery).toMatchObject({ attemptCount: 3, scheduleStep: 2 });
+    expect(await deliveryRow(delivery.id)).toMatchObject({ attemptCount: 3, scheduleStep: 2 });
+
+    await deliver(db, env, { ...claimed, endpoint: { ...claimed.endpoint, status: "disabled" } }, { allowPrivateNetwork: false, connections: new ConnectionLimiter() });
+    expect(await deliveryRow(delivery.id)).toMatchObject({ status: "paused", attemptCount: 2, scheduleStep: 1, leaseUntil: null });
   });
 
   it("unknown ids and an empty list claim nothing", async () => {
