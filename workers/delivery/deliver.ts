@@ -3,16 +3,17 @@
  * attempt, record the attempt and the delivery's next state in one D1 batch, schedule, report the outcome.
  */
 import { and, eq } from "drizzle-orm";
-import { emitMetaEvent } from "../alerts/meta-events";
 import { retrySchedule } from "../config";
 import { storedAttempt } from "../db/attempts";
 import { eventBody } from "../db/bodies";
 import type { Database } from "../db/client";
 import { attempts, deliveries, type Delivery } from "../db/schema";
 import { healthStub } from "../endpoint-health/client";
+import { emitMetaEvent } from "../ingest/meta-events";
 import { MAX_QUEUE_DELAY_SECONDS, enqueueDeliveries } from "../queue/delivery-queue";
 import { attemptDelivery } from "./attempt";
 import type { ClaimedDelivery } from "./claim";
+import { MAX_HOLD_MS } from "./holds";
 import { nextRetry } from "./schedule";
 
 const RESPONSE_EXCERPT_CHARS = 500;
@@ -33,16 +34,23 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   if (endpoint.status === "disabled") return void (await release({ status: "paused" }));
 
   const health = healthStub(env, endpoint.id);
-  const permit = await health.beforeSend(endpoint.id, endpoint.rateLimitPerSecond, options.inSlowLane);
+  const permit = await health.beforeSend({ endpointId: endpoint.id, deliveryId: delivery.id, rateLimitPerSecond: endpoint.rateLimitPerSecond, inSlowLane: options.inSlowLane });
+  const waiting = delivery.attemptCount > 0 ? "retrying" : "queued";
+  if (!permit.allow && permit.reason === "circuit_open") {
+    // Held, with no message, until the DO releases it after a successful probe; the backstop is the sweeper.
+    const now = Date.now();
+    return void (await release({ status: waiting, heldAt: new Date(now), nextAttemptAt: new Date(now + MAX_HOLD_MS), enqueuedAt: new Date(now) }));
+  }
   if (!permit.allow) {
-    // Held back by the circuit breaker or the rate limit: no attempt is used, the delivery just waits.
-    await release({ status: delivery.attemptCount > 0 ? "retrying" : "queued", nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() });
+    // Over the rate limit: it comes back once, at the slot the DO reserved for it. No attempt is used.
+    await release({ status: waiting, heldAt: null, nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() });
     await enqueueLater(env, delivery.id, permit.retryAt);
     return;
   }
-  if (permit.slow && !options.inSlowLane) {
-    // Handed to the endpoint's slow lane, due now; if the lane loses it, the sweeper finds it again.
-    await release({ status: delivery.attemptCount > 0 ? "retrying" : "queued", nextAttemptAt: new Date(), enqueuedAt: new Date() });
+  if ("pickupBy" in permit && !options.inSlowLane) {
+    // Handed to the endpoint's slow lane, due now. Until the lane's promised pickup it does not look lost to
+    // the sweeper; if the lane loses it, the sweeper finds it after that.
+    await release({ status: waiting, heldAt: null, nextAttemptAt: new Date(), enqueuedAt: new Date(permit.pickupBy) });
     await health.sendInSlowLane(delivery.id);
     return;
   }
@@ -62,6 +70,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
     lastError: outcome.error,
     lastAttemptAt: attempt.startedAt,
     leaseUntil: null,
+    heldAt: null,
     updatedAt: finishedAt,
   };
   if (decision.kind === "succeeded") Object.assign(next, { status: "succeeded", nextAttemptAt: null });
@@ -91,6 +100,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
 
 /** Waits beyond the queue's 12 h limit get no message: the sweeper enqueues them when they fall due. */
 async function enqueueLater(env: Env, deliveryId: string, at: number): Promise<void> {
+  // Rounded up by enqueueDeliveries: a message arriving before its slot would only be turned back.
   const delaySeconds = Math.max(0, (at - Date.now()) / 1000);
   if (delaySeconds <= MAX_QUEUE_DELAY_SECONDS) await enqueueDeliveries(env, [deliveryId], delaySeconds);
 }

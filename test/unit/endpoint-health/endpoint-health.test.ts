@@ -6,7 +6,7 @@ import { database } from "../../../workers/db/client";
 import { newId } from "../../../workers/db/ids";
 import { alerts, deliveries, endpoints, events } from "../../../workers/db/schema";
 import { healthStub } from "../../../workers/endpoint-health/client";
-import { EndpointHealth } from "../../../workers/endpoint-health/endpoint-health";
+import { EndpointHealth } from "../../../workers/endpoint-health-object";
 import type { Outcome } from "../../../workers/endpoint-health/policy";
 import { api, createEndpoint, createProject, env, eventually } from "../helpers";
 
@@ -40,11 +40,11 @@ describe("EndpointHealth", () => {
     const { endpoint, db } = await seed(0);
     const health = healthStub(env, endpoint.id);
     await health.recordOutcome(endpoint.id, failure(), policy);
-    expect((await health.beforeSend(endpoint.id, null)).allow).toBe(true);
+    expect((await health.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null })).allow).toBe(true);
     const snapshot = await health.recordOutcome(endpoint.id, failure(), { ...policy, disableAfter: 100 });
     expect(snapshot).toMatchObject({ circuitState: "open", consecutiveFailures: 2, lastStatusCode: 500, lastError: "HTTP 500" });
     expect(snapshot.circuitReopensAt).not.toBeNull();
-    const permit = await health.beforeSend(endpoint.id, null);
+    const permit = await health.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null });
     expect(permit).toMatchObject({ allow: false, reason: "circuit_open" });
     const warnings = await alertsOf(db, endpoint.id);
     expect(warnings.map((a) => a.kind)).toEqual(["endpoint.circuit_opened"]);
@@ -84,7 +84,7 @@ describe("EndpointHealth", () => {
     const { endpoint } = await seed(0);
     const health = healthStub(env, endpoint.id);
     const permits = [];
-    for (let i = 0; i < 5; i++) permits.push(await health.beforeSend(endpoint.id, 2));
+    for (let i = 0; i < 5; i++) permits.push(await health.beforeSend({ endpointId: endpoint.id, deliveryId: `dlv_${i}`, rateLimitPerSecond: 2 }));
     expect(permits.filter((p) => p.allow)).toHaveLength(2);
     expect(permits.slice(2).every((p) => !p.allow && p.reason === "rate_limited" && p.retryAt > Date.now())).toBe(true);
   });
@@ -105,7 +105,7 @@ describe("EndpointHealth", () => {
     await stub.recordOutcome(endpoint.id, failure(), { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
     await stub.reset();
     expect(await stub.snapshot()).toMatchObject({ circuitState: "closed", consecutiveFailures: 0, failingSince: null });
-    expect((await stub.beforeSend(endpoint.id, null)).allow).toBe(true);
+    expect((await stub.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null })).allow).toBe(true);
   });
 });
 
@@ -133,7 +133,7 @@ describe("alert outbox", () => {
     const mailEnv = { ...env, MAILCHANNELS_API_KEY: "mc-key", MAILCHANNELS_API_URL: "https://mail.test/tx/v1/send" };
 
     const now = Date.now();
-    const nextDue = await processAlerts(mailEnv, { endpointId: endpoint.id }, now);
+    const { nextDue } = await processAlerts(mailEnv, { endpointId: endpoint.id }, now);
     let [alert] = await alertsOf(db, endpoint.id);
     expect(alert).toMatchObject({ status: "pending", attempts: 1 });
     expect(alert.lastError).toMatch(/503/);

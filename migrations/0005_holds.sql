@@ -1,0 +1,2 @@
+ALTER TABLE `deliveries` ADD `held_at` integer;--> statement-breakpoint
+CREATE INDEX `deliveries_endpoint_id_held_at_idx` ON `deliveries` (`endpoint_id`,`held_at`) WHERE "deliveries"."held_at" is not null;
