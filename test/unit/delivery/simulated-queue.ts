@@ -73,6 +73,8 @@ export function simulatedQueue(start: number) {
       }
       return Date.now();
     },
+    /** Moves the clock forward (never back), as time passing with nothing in the queue. */
+    advanceTo: (at: number) => vi.setSystemTime(Math.max(Date.now(), at)),
     counts: () => ({ messages, claims, waiting: pending.length }),
     restore: () => vi.useRealTimers(),
   };
