@@ -8,7 +8,7 @@ import { sweepDueDeliveries } from "./delivery/sweeper";
 import type { QueueMessage } from "./queue/delivery-queue";
 import { applyRetention } from "./retention/retention";
 
-export { EndpointHealth } from "./endpoint-health/endpoint-health";
+export { EndpointHealth } from "./endpoint-health-object";
 
 const app = createApp();
 

@@ -135,6 +135,7 @@ export async function seedDelivery(options: { url: string; delivery?: Partial<De
     nextAttemptAt: now,
     leaseUntil: null,
     enqueuedAt: now,
+    heldAt: null,
     lastStatusCode: null,
     lastError: null,
     lastAttemptAt: null,

@@ -239,8 +239,17 @@ export const deliveries = sqliteTable(
     nextTrigger: text("next_trigger", { enum: ATTEMPT_TRIGGERS }).notNull().default("scheduled"),
     nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
     leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
-    /** When a queue message was last sent for it; the sweeper leaves recently enqueued rows alone. */
+    /**
+     * When a queue message was last sent for it; the sweeper leaves recently enqueued rows alone. A hand-off
+     * to an endpoint's slow lane sets it to when the lane promises to have claimed it.
+     */
     enqueuedAt: integer("enqueued_at", { mode: "timestamp_ms" }),
+    /**
+     * Set while it waits behind its endpoint's open circuit for the probe's outcome, with no queue message:
+     * the endpoint's DO releases it when a probe succeeds. Its `next_attempt_at` is then the backstop (the
+     * longest hold), after which the sweeper finds it like any lost message.
+     */
+    heldAt: integer("held_at", { mode: "timestamp_ms" }),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
     lastAttemptAt: integer("last_attempt_at", { mode: "timestamp_ms" }),
@@ -259,6 +268,10 @@ export const deliveries = sqliteTable(
     index("deliveries_status_next_attempt_at_idx").on(t.status, t.nextAttemptAt),
     // Pausing and re-queuing an endpoint's pending deliveries.
     index("deliveries_endpoint_id_status_idx").on(t.endpointId, t.status),
+    // Releasing an endpoint's held deliveries in chunks once its probe succeeds.
+    index("deliveries_endpoint_id_held_at_idx")
+      .on(t.endpointId, t.heldAt)
+      .where(sql`${t.heldAt} is not null`),
   ],
 );
 export type Delivery = typeof deliveries.$inferSelect;
@@ -315,7 +328,8 @@ export const attempts = sqliteTable(
 export type Attempt = typeof attempts.$inferSelect;
 
 export const ALERT_KINDS = ["endpoint.disabled", "endpoint.circuit_opened"] as const;
-export const ALERT_STATUSES = ["pending", "sending", "sent", "skipped", "failed"] as const;
+/** `unknown`: MailChannels was called but its answer was never recorded; never sent again (at most once). */
+export const ALERT_STATUSES = ["pending", "sending", "sent", "skipped", "failed", "unknown"] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 /**

@@ -5,18 +5,18 @@
  */
 import { and, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
-import { emitMetaEvent } from "../alerts/meta-events";
 import { retrySchedule } from "../config";
 import { storedAttempt, type SentAttempt } from "../db/attempts";
 import { eventBody } from "../db/bodies";
 import type { Database } from "../db/client";
 import { attempts, deliveries, type Attempt, type Delivery } from "../db/schema";
-import { healthStub } from "../endpoint-health/client";
-import type { SendPermit } from "../endpoint-health/policy";
+import { healthStub, type SendAnswer } from "../endpoint-health/client";
+import { emitMetaEvent } from "../ingest/meta-events";
 import type { ConnectionLimiter } from "../outbound/connection-limiter";
 import { MAX_QUEUE_DELAY_SECONDS, enqueueDeliveries } from "../queue/delivery-queue";
 import { attemptDelivery } from "./attempt";
 import type { ClaimedDelivery } from "./claim";
+import { MAX_HOLD_MS } from "./holds";
 import { nextRetry } from "./schedule";
 
 const RESPONSE_EXCERPT_CHARS = 500;
@@ -61,9 +61,9 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   }
 
   const health = healthStub(env, endpoint.id);
-  let permit: SendPermit;
+  let permit: SendAnswer;
   try {
-    permit = await health.beforeSend(endpoint.id, endpoint.rateLimitPerSecond, options.inSlowLane);
+    permit = await health.beforeSend({ endpointId: endpoint.id, deliveryId: delivery.id, rateLimitPerSecond: endpoint.rateLimitPerSecond, inSlowLane: options.inSlowLane });
   } catch (error) {
     // Released at once rather than left `sending` for a lease. Nothing was sent, so no attempt is used, but the
     // hold keeps the step it counted (its wait capped short): a DO that keeps failing ends with the schedule.
@@ -79,14 +79,20 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
     if (await release({ ...keepStep, status: waiting, nextAttemptAt: new Date(at), enqueuedAt: new Date() })) await enqueueLater(env, delivery.id, at);
     return;
   }
+  if (!permit.allow && permit.reason === "circuit_open") {
+    // Held, with no message, until the DO releases it after a successful probe; the backstop is the sweeper.
+    const now = Date.now();
+    return void (await release({ status: waiting, heldAt: new Date(now), nextAttemptAt: new Date(now + MAX_HOLD_MS), enqueuedAt: new Date(now) }));
+  }
   if (!permit.allow) {
-    // Held back by the circuit breaker or the rate limit: no attempt is used, the delivery just waits.
-    if (await release({ status: waiting, nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() })) await enqueueLater(env, delivery.id, permit.retryAt);
+    // Over the rate limit: it comes back once, at the slot the DO reserved for it. No attempt is used.
+    if (await release({ status: waiting, heldAt: null, nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() })) await enqueueLater(env, delivery.id, permit.retryAt);
     return;
   }
-  if (permit.slow && !options.inSlowLane) {
-    // Handed to the endpoint's slow lane, due now; if the lane loses it, the sweeper finds it again.
-    if (await release({ status: waiting, nextAttemptAt: new Date(), enqueuedAt: new Date() })) await health.sendInSlowLane(delivery.id);
+  if ("pickupBy" in permit && !options.inSlowLane) {
+    // Handed to the endpoint's slow lane, due now. Until the lane's promised pickup it does not look lost to
+    // the sweeper; if the lane loses it, the sweeper finds it after that.
+    if (await release({ status: waiting, heldAt: null, nextAttemptAt: new Date(), enqueuedAt: new Date(permit.pickupBy) })) await health.sendInSlowLane(delivery.id);
     return;
   }
 
@@ -104,6 +110,7 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
     lastError: outcome.error,
     lastAttemptAt: attempt.startedAt,
     leaseUntil: null,
+    heldAt: null,
     updatedAt: finishedAt,
   };
   if (decision.kind === "succeeded") Object.assign(next, { status: "succeeded", nextAttemptAt: null });
@@ -162,6 +169,7 @@ async function announceFailed(env: Env, { delivery, endpoint }: ClaimedDelivery,
 
 /** Waits beyond the queue's 12 h limit get no message: the sweeper enqueues them when they fall due. */
 async function enqueueLater(env: Env, deliveryId: string, at: number): Promise<void> {
+  // Rounded up by enqueueDeliveries: a message arriving before its slot would only be turned back.
   const delaySeconds = Math.max(0, (at - Date.now()) / 1000);
   if (delaySeconds <= MAX_QUEUE_DELAY_SECONDS) await enqueueDeliveries(env, [deliveryId], delaySeconds);
 }

@@ -1,7 +1,7 @@
 /**
- * @module How the API and the consumer talk to an endpoint's health Durable Object.
+ * @module How the API and the consumer talk to an endpoint's health Durable Object, and what they say.
  */
-import type { CircuitState } from "./policy";
+import type { CircuitState, SendPermit } from "./policy";
 
 export type EndpointHealthSnapshot = {
   circuitState: CircuitState;
@@ -15,6 +15,18 @@ export type EndpointHealthSnapshot = {
   /** Its last attempt was slow, so its sends go through its own lane rather than the shared queue consumer. */
   slow: boolean;
 };
+
+export type SendRequest = {
+  endpointId: string;
+  /** Names the delivery's reserved rate-limit slot, if it was given one. */
+  deliveryId: string;
+  rateLimitPerSecond: number | null;
+  /** True when the slow lane asks, just before it sends. */
+  inSlowLane?: boolean;
+};
+
+/** A hand-off to the slow lane carries when the lane promises to have claimed the delivery. */
+export type SendAnswer = SendPermit | { allow: true; probe: false; slow: true; pickupBy: number };
 
 export function healthStub(env: Pick<Env, "ENDPOINT_HEALTH">, endpointId: string) {
   return env.ENDPOINT_HEALTH.get(env.ENDPOINT_HEALTH.idFromName(endpointId));

@@ -41,6 +41,7 @@ const values: Record<keyof Delivery, string> = {
   nextAttemptAt: "?2",
   leaseUntil: "null",
   enqueuedAt: "?2",
+  heldAt: "null",
   lastStatusCode: "null",
   lastError: "null",
   lastAttemptAt: "null",

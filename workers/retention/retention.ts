@@ -21,7 +21,7 @@ const STATEMENT_ROWS = 2_000;
 const EVENTS_PER_STEP = 500;
 /** Well inside a cron invocation's limits; what is left waits for the next minute. */
 export const RUN_BUDGET_MS = 10_000;
-const FINISHED_ALERT_STATUSES = ["sent", "skipped", "failed"] as const;
+const FINISHED_ALERT_STATUSES = ["sent", "skipped", "failed", "unknown"] as const;
 
 export type RetentionResult = { events: number; deliveries: number; attempts: number; alerts: number; bodies: number; finished: boolean };
 

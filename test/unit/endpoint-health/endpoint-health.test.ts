@@ -6,7 +6,7 @@ import { database } from "../../../workers/db/client";
 import { newId } from "../../../workers/db/ids";
 import { alerts, deliveries, endpoints, events } from "../../../workers/db/schema";
 import { healthStub } from "../../../workers/endpoint-health/client";
-import { EndpointHealth } from "../../../workers/endpoint-health/endpoint-health";
+import { EndpointHealth } from "../../../workers/endpoint-health-object";
 import type { Outcome } from "../../../workers/endpoint-health/policy";
 import { api, createEndpoint, createProject, env, eventually } from "../helpers";
 
@@ -40,11 +40,11 @@ describe("EndpointHealth", () => {
     const { endpoint, db } = await seed(0);
     const health = healthStub(env, endpoint.id);
     await health.recordOutcome(endpoint.id, failure(), policy);
-    expect((await health.beforeSend(endpoint.id, null)).allow).toBe(true);
+    expect((await health.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null })).allow).toBe(true);
     const snapshot = await health.recordOutcome(endpoint.id, failure(), { ...policy, disableAfter: 100 });
     expect(snapshot).toMatchObject({ circuitState: "open", consecutiveFailures: 2, lastStatusCode: 500, lastError: "HTTP 500" });
     expect(snapshot.circuitReopensAt).not.toBeNull();
-    const permit = await health.beforeSend(endpoint.id, null);
+    const permit = await health.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null });
     expect(permit).toMatchObject({ allow: false, reason: "circuit_open" });
     const warnings = await alertsOf(db, endpoint.id);
     expect(warnings.map((a) => a.kind)).toEqual(["endpoint.circuit_opened"]);
@@ -84,7 +84,7 @@ describe("EndpointHealth", () => {
     const { endpoint } = await seed(0);
     const health = healthStub(env, endpoint.id);
     const permits = [];
-    for (let i = 0; i < 5; i++) permits.push(await health.beforeSend(endpoint.id, 2));
+    for (let i = 0; i < 5; i++) permits.push(await health.beforeSend({ endpointId: endpoint.id, deliveryId: `dlv_${i}`, rateLimitPerSecond: 2 }));
     expect(permits.filter((p) => p.allow)).toHaveLength(2);
     expect(permits.slice(2).every((p) => !p.allow && p.reason === "rate_limited" && p.retryAt > Date.now())).toBe(true);
   });
@@ -105,7 +105,7 @@ describe("EndpointHealth", () => {
     await stub.recordOutcome(endpoint.id, failure(), { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
     await stub.reset();
     expect(await stub.snapshot()).toMatchObject({ circuitState: "closed", consecutiveFailures: 0, failingSince: null });
-    expect((await stub.beforeSend(endpoint.id, null)).allow).toBe(true);
+    expect((await stub.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null })).allow).toBe(true);
   });
 });
 
@@ -133,7 +133,7 @@ describe("alert outbox", () => {
     const mailEnv = { ...env, MAILCHANNELS_API_KEY: "mc-key", MAILCHANNELS_API_URL: "https://mail.test/tx/v1/send" };
 
     const now = Date.now();
-    const nextDue = await processAlerts(mailEnv, { endpointId: endpoint.id }, now);
+    const { nextDue } = await processAlerts(mailEnv, { endpointId: endpoint.id }, now);
     let [alert] = await alertsOf(db, endpoint.id);
     expect(alert).toMatchObject({ status: "pending", attempts: 1 });
     expect(alert.lastError).toMatch(/503/);
@@ -161,5 +161,111 @@ describe("alert outbox", () => {
     const [alert] = await alertsOf(db, endpoint.id);
     expect(alert.html).not.toContain("<script>");
     expect(alert.html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+});
+
+/** The D1 binding with some statements failing: `fails(sql)` decides, and `batches` records each batch's SQL. */
+function flakyDb(fails: (sql: string) => boolean) {
+  const batches: string[][] = [];
+  const sqlOf = new WeakMap<object, string>();
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          if (fails(sql)) throw new Error(`D1 unavailable (test): ${sql.slice(0, 40)}`);
+          const statement = target.prepare(sql);
+          const bind = statement.bind.bind(statement);
+          statement.bind = (...values: unknown[]) => {
+            const bound = bind(...values);
+            sqlOf.set(bound, sql);
+            return bound;
+          };
+          sqlOf.set(statement, sql);
+          return statement;
+        };
+      }
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          batches.push(statements.map((s) => sqlOf.get(s) ?? "?"));
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, batches };
+}
+
+describe("disabling, durably", () => {
+  it("saves the decision before acting: D1 down at the decision leaves nothing half-done, and the alarm of a fresh instance finishes it", async () => {
+    const { endpoint, db } = await seed(2);
+    const stub = healthStub(env, endpoint.id);
+    const down = flakyDb(() => true);
+    await runInDurableObject(stub, async (_instance: EndpointHealth, state) => {
+      await new EndpointHealth(state, { ...env, DB: down.db }).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+      expect(await state.storage.getAlarm()).not.toBeNull();
+    });
+    expect(await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get()).toMatchObject({ status: "active" });
+    expect(await alertsOf(db, endpoint.id)).toEqual([]);
+
+    // Evicted: a new instance knows only what storage kept, and its alarm does the rest.
+    await runInDurableObject(stub, (_instance: EndpointHealth, state) => new EndpointHealth(state, env).alarm());
+    const row = await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get();
+    expect(row).toMatchObject({ status: "disabled" });
+    expect(row!.disabledReason).toMatch(/410 Gone/);
+    const statuses = await db.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.endpointId, endpoint.id)).all();
+    expect(statuses.map((s) => s.status)).toEqual(["paused", "paused"]);
+    const disabledAlerts = (await alertsOf(db, endpoint.id)).filter((a) => a.kind === "endpoint.disabled");
+    expect(disabledAlerts).toHaveLength(1);
+    expect(disabledAlerts[0].dedupeKey).toBe(`endpoint.disabled:${endpoint.id}:${row!.disabledAt!.getTime()}`);
+  });
+
+  it("flips the endpoint, pauses the first chunk of its deliveries and writes the alert in one D1 batch", async () => {
+    const { endpoint } = await seed(2);
+    const recorded = flakyDb(() => false);
+    await runInDurableObject(healthStub(env, endpoint.id), (_instance: EndpointHealth, state) =>
+      new EndpointHealth(state, { ...env, DB: recorded.db }).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy),
+    );
+    const flip = recorded.batches.filter((batch) => batch.some((sql) => sql.startsWith('update "endpoints"')));
+    expect(flip).toHaveLength(1);
+    expect(flip[0].map((sql) => sql.split(" ").slice(0, 3).join(" "))).toEqual(['update "endpoints" set', 'update "deliveries" set', 'insert into "alerts"']);
+    expect(flip[0][1]).toMatch(/limit \?/);
+  });
+});
+
+describe("alert emails, at most once", () => {
+  const mailEnv = (DB: D1Database = env.DB) => ({ ...env, DB, MAILCHANNELS_API_KEY: "mc-key", MAILCHANNELS_API_URL: "https://mail.test/tx/v1/send" });
+  const recordingSent = (sql: string) => /^update "alerts" set .*"sent_at" = \?/.test(sql);
+
+  it("a 2xx whose recording fails is never sent again: the lapsed lease means outcome unknown", async () => {
+    const { endpoint, db } = await seed(0);
+    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    const mail = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("", { status: 202 }));
+    const now = Date.now();
+    const { unrecorded } = await processAlerts(mailEnv(flakyDb(recordingSent).db), { endpointId: endpoint.id }, now);
+    expect(mail).toHaveBeenCalledTimes(1);
+    expect(unrecorded).toHaveLength(1);
+    // The cron sweeper comes by after the lease has lapsed.
+    await processAlerts(mailEnv(), { endpointId: endpoint.id }, now + 120_000);
+    expect(mail).toHaveBeenCalledTimes(1);
+    const [alert] = (await alertsOf(db, endpoint.id)).filter((a) => a.kind === "endpoint.disabled");
+    expect(alert.status).toBe("unknown");
+    expect(alert.lastError).toMatch(/not sent again/);
+  });
+
+  it("the DO keeps the sent fact in its storage and records it once D1 answers, without sending again", async () => {
+    const { endpoint, db } = await seed(0);
+    const stub = healthStub(env, endpoint.id);
+    await stub.recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    const mail = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("", { status: 202 }));
+    await runInDurableObject(stub, (_instance: EndpointHealth, state) => new EndpointHealth(state, mailEnv(flakyDb(recordingSent).db)).alarm());
+    expect(mail).toHaveBeenCalledTimes(1);
+    expect((await alertsOf(db, endpoint.id)).find((a) => a.kind === "endpoint.disabled")?.status).toBe("sending");
+
+    await runInDurableObject(stub, (_instance: EndpointHealth, state) => new EndpointHealth(state, mailEnv()).alarm());
+    expect(mail).toHaveBeenCalledTimes(1);
+    const alert = (await alertsOf(db, endpoint.id)).find((a) => a.kind === "endpoint.disabled");
+    expect(alert).toMatchObject({ status: "sent", attempts: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BASE_COOLDOWN_MS, HEALTHY, MAX_COOLDOWN_MS, PROBE_LEASE_MS, applyOutcome, permitSend, type HealthState, type Outcome } from "../../../workers/endpoint-health/policy";
+import { BASE_COOLDOWN_MS, HEALTHY, MAX_COOLDOWN_MS, PROBE_LEASE_MS, applyOutcome, holdWork, permitSend, type HealthState, type Outcome } from "../../../workers/endpoint-health/policy";
 
 const policy = { circuitOpenAfter: 3, disableAfter: 5, disableAfterSeconds: 3600 };
 const fail = (at: number, extra: Partial<Outcome> = {}): Outcome => ({ ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: "boom", gone: false, at, durationMs: 20, ...extra });
@@ -37,16 +37,17 @@ describe("circuit breaker", () => {
 
   it("holds sends back until the cool-down passes, then lets exactly one probe through", () => {
     const open = failTimes(HEALTHY, 3, 0).state;
-    const early = permitSend(open, { now: 2000 + BASE_COOLDOWN_MS - 1, rateLimitPerSecond: null, random: () => 0 });
-    expect(early.permit).toEqual({ allow: false, reason: "circuit_open", retryAt: 2000 + BASE_COOLDOWN_MS });
+    const early = permitSend(open, { now: 2000 + BASE_COOLDOWN_MS - 1, rateLimitPerSecond: null });
+    expect(early.permit).toEqual({ allow: false, reason: "circuit_open", hold: true });
+    expect(early.state.heldSince).toBe(2000 + BASE_COOLDOWN_MS - 1);
 
     const probeTime = 2000 + BASE_COOLDOWN_MS;
-    const probe = permitSend(open, { now: probeTime, rateLimitPerSecond: null, random: () => 0 });
+    const probe = permitSend(open, { now: probeTime, rateLimitPerSecond: null });
     expect(probe.permit).toEqual({ allow: true, probe: true, slow: false });
     expect(probe.state.circuit).toBe("half_open");
 
-    const second = permitSend(probe.state, { now: probeTime + 10, rateLimitPerSecond: null, random: () => 0 });
-    expect(second.permit).toMatchObject({ allow: false, reason: "circuit_open", retryAt: probeTime + PROBE_LEASE_MS });
+    const second = permitSend(probe.state, { now: probeTime + 10, rateLimitPerSecond: null });
+    expect(second.permit).toEqual({ allow: false, reason: "circuit_open", hold: true });
     // A probe whose outcome never arrives frees the circuit when its lease lapses.
     expect(permitSend(probe.state, { now: probeTime + PROBE_LEASE_MS + 1, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: true, slow: false });
   });
@@ -91,25 +92,69 @@ describe("auto-disable", () => {
   });
 });
 
-describe("token bucket", () => {
-  it("allows a second's worth of sends, then delays (never fails) the rest until tokens refill", () => {
+describe("token bucket as a next free slot", () => {
+  it("allows a second's worth of sends, then gives each refused send a slot of its own, the slots advancing at the rate", () => {
     let state: HealthState = HEALTHY;
     const permits = [];
-    for (let i = 0; i < 4; i++) {
-      const result = permitSend(state, { now: 1000, rateLimitPerSecond: 3, random: () => 0 });
+    for (let i = 0; i < 6; i++) {
+      const result = permitSend(state, { now: 1000, rateLimitPerSecond: 4 });
       state = result.state;
       permits.push(result.permit);
     }
-    expect(permits.slice(0, 3).every((p) => p.allow)).toBe(true);
-    expect(permits[3]).toEqual({ allow: false, reason: "rate_limited", retryAt: 1000 + Math.ceil(1000 / 3) });
-    expect(permitSend(state, { now: 1000 + 334, rateLimitPerSecond: 3 }).permit.allow).toBe(true);
+    expect(permits.slice(0, 4).every((p) => p.allow)).toBe(true);
+    expect(permits.slice(4)).toEqual([
+      { allow: false, reason: "rate_limited", retryAt: 1250 },
+      { allow: false, reason: "rate_limited", retryAt: 1500 },
+    ]);
+    // A new send at 1250 finds the slots taken and is given the next one; the one that holds 1250 goes.
+    expect(permitSend(state, { now: 1250, rateLimitPerSecond: 4 }).permit).toEqual({ allow: false, reason: "rate_limited", retryAt: 1750 });
+    expect(permitSend(state, { now: 1250, rateLimitPerSecond: 4, reservedSlot: 1250 })).toEqual({ state, permit: { allow: true, probe: false, slow: false } });
+    // Back well before its slot (a duplicate message): the same slot again, nothing new reserved.
+    expect(permitSend(state, { now: 100, rateLimitPerSecond: 4, reservedSlot: 1500 })).toEqual({ state, permit: { allow: false, reason: "rate_limited", retryAt: 1500 } });
+  });
+
+  it("a backlog of 1,000 at 10/s is given 990 distinct slots over 99 s, each refused once", () => {
+    let state: HealthState = HEALTHY;
+    const slots: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const result = permitSend(state, { now: 0, rateLimitPerSecond: 10 });
+      state = result.state;
+      if (!result.permit.allow && result.permit.reason === "rate_limited") slots.push(result.permit.retryAt);
+    }
+    expect(slots).toHaveLength(990);
+    expect(new Set(slots).size).toBe(990);
+    expect(slots.at(-1)).toBe(99_000);
+    for (const slot of slots) expect(permitSend(state, { now: slot, rateLimitPerSecond: 10, reservedSlot: slot }).permit.allow).toBe(true);
   });
 
   it("is not consumed while the circuit holds sends back", () => {
     const open = failTimes(HEALTHY, 3, 0).state;
-    const held = permitSend({ ...open, tokens: 1, tokensAt: 2000 }, { now: 2001, rateLimitPerSecond: 1 });
+    const held = permitSend({ ...open, nextSlotAt: 1500 }, { now: 2001, rateLimitPerSecond: 1 });
     expect(held.permit.allow).toBe(false);
-    expect(held.state.tokens).toBe(1);
+    expect(held.state.nextSlotAt).toBe(1500);
+  });
+});
+
+describe("held deliveries", () => {
+  it("let one probe candidate out when the cool-down ends, again only after a probe lease, and all once the circuit closes", () => {
+    let state = failTimes(HEALTHY, 3, 0).state;
+    const reopen = 2000 + BASE_COOLDOWN_MS;
+    expect(holdWork(state, reopen)).toEqual({ kind: "none" });
+    state = permitSend(state, { now: 3000, rateLimitPerSecond: null }).state;
+    expect(holdWork(state, 3000)).toEqual({ kind: "wait", until: reopen });
+    expect(holdWork(state, reopen)).toEqual({ kind: "release_candidate" });
+    state = { ...state, probeCandidateAt: reopen };
+    expect(holdWork(state, reopen + 1)).toEqual({ kind: "wait", until: reopen + PROBE_LEASE_MS });
+    // The candidate arrives and becomes the probe; a failure re-opens with a doubled cool-down.
+    state = permitSend(state, { now: reopen + 500, rateLimitPerSecond: null }).state;
+    expect(state.circuit).toBe("half_open");
+    state = applyOutcome(state, fail(reopen + 600), policy).state;
+    expect(holdWork(state, reopen + 700)).toEqual({ kind: "wait", until: reopen + 600 + 2 * BASE_COOLDOWN_MS });
+    // The next probe succeeds: everything held goes.
+    state = permitSend(state, { now: reopen + 600 + 2 * BASE_COOLDOWN_MS, rateLimitPerSecond: null }).state;
+    const closed = applyOutcome(state, success(reopen + 700 + 2 * BASE_COOLDOWN_MS), policy);
+    expect(closed.effects.circuitClosed).toBe(true);
+    expect(holdWork(closed.state, reopen + 800 + 2 * BASE_COOLDOWN_MS)).toEqual({ kind: "release_all" });
   });
 });
 
@@ -128,12 +173,12 @@ describe("handing over to the slow lane", () => {
   it("spends neither a token nor the half-open probe; the lane's own request does", () => {
     const slowAndOpen = { ...failTimes(HEALTHY, 3, 0).state, slow: true };
     const reopen = 2000 + BASE_COOLDOWN_MS;
-    const handOver = permitSend({ ...slowAndOpen, tokens: 1, tokensAt: reopen }, { now: reopen, rateLimitPerSecond: 1 });
+    const handOver = permitSend({ ...slowAndOpen, nextSlotAt: null }, { now: reopen, rateLimitPerSecond: 1 });
     expect(handOver.permit).toEqual({ allow: true, probe: false, slow: true });
-    expect(handOver.state).toMatchObject({ circuit: "open", probeUntil: null, tokens: 1 });
+    expect(handOver.state).toMatchObject({ circuit: "open", probeUntil: null, nextSlotAt: null });
     const lane = permitSend(handOver.state, { now: reopen, rateLimitPerSecond: 1, inSlowLane: true });
     expect(lane.permit).toEqual({ allow: true, probe: true, slow: true });
-    expect(lane.state).toMatchObject({ circuit: "half_open", tokens: 0 });
+    expect(lane.state).toMatchObject({ circuit: "half_open", nextSlotAt: reopen + 1000 });
   });
 
   it("still holds sends back while the circuit cools down", () => {

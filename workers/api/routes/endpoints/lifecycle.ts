@@ -2,11 +2,11 @@
  * @module Endpoint lifecycle: disable and enable by hand (recovering paused deliveries), and test events.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { emitMetaEvent } from "../../../alerts/meta-events";
 import { database } from "../../../db/client";
 import { disableEndpoint, enableEndpoint, findEndpoint } from "../../../db/endpoints";
 import { endpointHealth, resetEndpointHealth } from "../../../endpoint-health/client";
 import { ingestEvents } from "../../../ingest/ingest";
+import { emitMetaEvent } from "../../../ingest/meta-events";
 import { enqueueDeliveries } from "../../../queue/delivery-queue";
 import type { Endpoint } from "../../../db/schema";
 import type { AppEnv } from "../../env";

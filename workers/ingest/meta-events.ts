@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { projects, type Endpoint } from "../db/schema";
-import { ingestEvents } from "../ingest/ingest";
+import { ingestEvents } from "./ingest";
 
 export type MetaEventType = "endpoint.disabled" | "endpoint.enabled" | "delivery.failed";
 

@@ -1,0 +1,57 @@
+import { runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { afterEach, describe, expect, it } from "vitest";
+import { database } from "../../../workers/db/client";
+import { newId } from "../../../workers/db/ids";
+import { deliveries } from "../../../workers/db/schema";
+import { requeueLostDeliveries } from "../../../workers/delivery/sweeper";
+import { healthStub } from "../../../workers/endpoint-health/client";
+import type { EndpointHealth } from "../../../workers/endpoint-health-object";
+import { env, fakeReceivers, seedDelivery } from "../helpers";
+import { simulatedQueue } from "./simulated-queue";
+
+let cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const undo of cleanup.reverse()) undo();
+  cleanup = [];
+});
+
+describe("the slow lane's hand-off", () => {
+  it("does not look lost to the sweeper while the lane works its backlog, and is found again once the lane's promise has passed", { timeout: 60_000 }, async () => {
+    const receivers = fakeReceivers();
+    receivers.on("https://lane-backlog.example.com/", () => new Response("ok"));
+    cleanup.push(() => receivers.restore());
+    const start = Date.now() + 10 * 60_000;
+    const { delivery: first, endpoint } = await seedDelivery({ url: "https://lane-backlog.example.com/hook", delivery: { nextAttemptAt: new Date(start), enqueuedAt: new Date(start) } });
+    const db = database(env);
+    const ids = [first.id];
+    for (let i = 1; i < 15; i++) {
+      const id = newId("delivery");
+      ids.push(id);
+      await db.insert(deliveries).values({ ...first, id });
+    }
+    const queue = simulatedQueue(start);
+    cleanup.push(queue.restore);
+    const stub = healthStub(env, endpoint.id);
+    await runInDurableObject(stub, (instance: EndpointHealth) => void ((instance as unknown as { env: Env }).env = queue.env));
+    // Its last attempt took 6 s: from now on its sends go through its lane.
+    await stub.recordOutcome(endpoint.id, { ok: true, statusCode: 200, error: null, responseExcerpt: null, gone: false, at: start, durationMs: 6000 }, { circuitOpenAfter: 5, disableAfter: 20, disableAfterSeconds: 3600 });
+
+    queue.enqueue(ids);
+    await queue.drain();
+    const rows = () => db.select().from(deliveries).where(eq(deliveries.endpointId, endpoint.id)).all();
+    const handedOff = await rows();
+    expect(handedOff.every((row) => row.status === "queued" && row.enqueuedAt!.getTime() > start)).toBe(true);
+
+    // A heartbeat well past the sweep grace (15 s) but before the lane's second round: nothing is lost.
+    queue.advanceTo(start + 50_000);
+    await requeueLostDeliveries(queue.env, Date.now(), Date.now());
+    expect((await rows()).map((row) => row.enqueuedAt!.getTime()).sort()).toEqual(handedOff.map((row) => row.enqueuedAt!.getTime()).sort());
+    expect(queue.counts().waiting).toBe(0);
+
+    // Had the lane lost them (it never ran here), a heartbeat after its promise finds every one.
+    queue.advanceTo(start + 120_000);
+    await requeueLostDeliveries(queue.env, Date.now(), Date.now());
+    expect((await rows()).every((row) => row.enqueuedAt!.getTime() === Date.now())).toBe(true);
+  });
+});

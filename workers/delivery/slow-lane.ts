@@ -1,0 +1,35 @@
+/**
+ * @module The slow lane's sender: the endpoint DO's alarm hands it the ids waiting in the lane, and it claims
+ * and sends them through the one delivery path, like the consumer does.
+ */
+import { config } from "../config";
+import { database } from "../db/client";
+import { claimDeliveries } from "./claim";
+import { ConnectionLimiter } from "../outbound/connection-limiter";
+import { deliver } from "./deliver";
+
+/**
+ * Bounds when a lane hand-off looks lost to the sweeper: a lane round sends this many at once, and a round
+ * lasts at most the longest timeout (30 s) plus the bookkeeping around it.
+ */
+export const SLOW_LANE_CONCURRENCY = 10;
+export const SLOW_LANE_ROUND_MS = 40_000;
+
+/** When the lane will have claimed a delivery with `ahead` deliveries before it: what its hand-off promises. */
+export function slowLanePickupBy(ahead: number, now: number): number {
+  return now + (Math.floor(ahead / SLOW_LANE_CONCURRENCY) + 1) * SLOW_LANE_ROUND_MS;
+}
+
+export async function sendSlowLaneRound(env: Env, ids: readonly string[]): Promise<void> {
+  const db = database(env);
+  // Claimed like any send, so a copy the sweeper re-queued meanwhile is not sent twice.
+  const claimed = await claimDeliveries(db, ids, Date.now());
+  const connections = new ConnectionLimiter();
+  await Promise.all(
+    claimed.map((item) =>
+      deliver(db, env, item, { allowPrivateNetwork: config(env).allowPrivateNetwork, inSlowLane: true, connections }).catch((error) =>
+        console.error(JSON.stringify({ msg: "slow-lane delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) })),
+      ),
+    ),
+  );
+}
