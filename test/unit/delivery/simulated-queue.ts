@@ -1,7 +1,7 @@
 /**
  * A delivery queue in simulated time for tests that cover minutes of traffic in seconds: `Date` is faked, every
  * message sent is kept with the time it becomes visible, and `drain` hands them to the real consumer in
- * batches, moving the clock to each batch's time. Claims are counted on the D1 binding: each claim UPDATE
+ * batches, moving the clock to each batch's time. Claims are counted on the D1 binding: each claim UPDATE (lease + attempt count)
  * that returned its row is one claim.
  */
 import { env } from "cloudflare:workers";
@@ -18,7 +18,8 @@ export function simulatedQueue(start: number) {
   let messages = 0;
   let claims = 0;
   const sqlOf = new WeakMap<object, string>();
-  const isClaim = (sql: string | undefined) => !!sql && /^update "deliveries" set "status" = \?, "lease_until" = \?, "updated_at" = \? where/.test(sql);
+  // Only the claim takes a lease and counts an attempt in one UPDATE.
+  const isClaim = (sql: string | undefined) => !!sql && sql.startsWith('update "deliveries" set "status" = ?, "attempt_count" = "deliveries"."attempt_count" + 1,') && sql.includes('"lease_until" = ?');
   const db = new Proxy(env.DB, {
     get(target, prop) {
       if (prop === "prepare") {
