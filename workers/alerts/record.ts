@@ -10,13 +10,16 @@ import { disableEndpoint } from "../db/endpoints";
 import { newId } from "../db/ids";
 import { alerts, deliveries, endpoints, projects, type Endpoint } from "../db/schema";
 import type { HealthState } from "../endpoint-health/policy";
+import { enqueueJobStep } from "../queue/delivery-queue";
 import { emitMetaEvent } from "./meta-events";
 import { circuitOpenedEmail, endpointDisabledEmail, type EndpointAlertFacts } from "./templates";
 
 /** Disables the endpoint in D1 (if still active) and makes sure its one alert and meta event exist. */
 export async function recordDisabled(env: Env, endpointId: string, reason: string, health: HealthState): Promise<void> {
   const db = database(env);
-  const endpoint = (await disableEndpoint(db, endpointId, reason)) ?? (await db.select().from(endpoints).where(eq(endpoints.id, endpointId)).get());
+  const disabled = await disableEndpoint(db, endpointId, reason);
+  if (disabled) await enqueueJobStep(env, disabled.pauseJob.id);
+  const endpoint = disabled?.endpoint ?? (await db.select().from(endpoints).where(eq(endpoints.id, endpointId)).get());
   if (!endpoint || endpoint.status !== "disabled" || !endpoint.disabledAt) return;
   const dedupeKey = `endpoint.disabled:${endpoint.id}:${endpoint.disabledAt.getTime()}`;
   const facts = await gatherFacts(env, db, endpoint, endpoint.disabledReason ?? reason, health);
