@@ -15,11 +15,12 @@ export function newJob(projectId: string, kind: JobKind, params: JobParams, now 
 
 export const insertJob = (db: Database, job: Job) => db.insert(jobs).values(job);
 
-/** Inserts the job only if `condition` holds when the statement runs: a batch's change really happened. */
+/** Inserts the job only if `condition` holds when the statement runs: the batch's change really happened. */
 export const insertJobIf = (db: Database, job: Job, condition: SQL) =>
-  db.run(sql`insert into ${jobs} (id, project_id, kind, params, status, processed, steps, created_at, updated_at)
-    select ${job.id}, ${job.projectId}, ${job.kind}, ${JSON.stringify(job.params)}, 'running', 0, 0, ${job.createdAt.getTime()}, ${job.updatedAt.getTime()}
-    where ${condition}`);
+  // Every column, in the table's order: drizzle names them all in the INSERT.
+  db.insert(jobs).select(
+    sql`select ${job.id}, ${job.projectId}, ${job.kind}, ${JSON.stringify(job.params)}, 'running', null, 0, 0, null, null, ${job.createdAt.getTime()}, ${job.updatedAt.getTime()} where ${condition}`,
+  );
 
 export async function findJob(db: Database, projectId: string, jobId: string): Promise<Job | undefined> {
   return db.select().from(jobs).where(and(eq(jobs.projectId, projectId), eq(jobs.id, jobId))).get();

@@ -51,7 +51,10 @@ endpointLifecycle.openapi(
     security,
     request: { params: IdParam, body: { ...jsonBody(z.strictObject({ reason: z.string().max(500).optional() })), required: false } },
     responses: {
-      200: jsonResponse(EndpointOut.extend({ jobId: jobIdField.nullable().openapi({ description: "The job pausing its pending deliveries (GET /jobs/{id}); null when it was already disabled" }) }), "Disabled"),
+      200: jsonResponse(
+        EndpointOut.extend({ jobId: jobIdField.nullable().openapi({ description: "The job pausing its pending deliveries (GET /jobs/{id}); null when it was already disabled" }) }).openapi("EndpointDisabled"),
+        "Disabled",
+      ),
       ...errorResponses,
     },
   }),
@@ -70,7 +73,7 @@ endpointLifecycle.openapi(
     summary: "Re-enable: resets its health at once; a job re-queues every paused delivery",
     security,
     request: { params: IdParam },
-    responses: { 200: jsonResponse(EndpointOut.extend({ jobId: jobIdField }), "Enabled"), ...errorResponses },
+    responses: { 200: jsonResponse(EndpointOut.extend({ jobId: jobIdField }).openapi("EndpointEnabled"), "Enabled"), ...errorResponses },
   }),
   async (c) => {
     const endpoint = await requireEndpoint(c, c.req.valid("param").id);
