@@ -1,15 +1,17 @@
 // `npm run scale`: bulk operations at scale, through the API only, on the local stack.
 //
-// One project, an application with three endpoints that are disabled before N events (default 100,000) are
-// batch-ingested to it, so each endpoint holds N paused deliveries. Then, one after the other:
-//   enable A          → every one of A's N deliveries reaches the local receiver
-//   bulk resend of A  → N more requests at the receiver
-//   delete B          → B's N paused deliveries end as failed (the job finishes)
-//   delete the app    → C and its N paused deliveries (the job finishes)
+// One project: endpoint A of no application, and an application with endpoints B and C, all disabled before
+// N events are batch-ingested to each side (N to the application, N to none), so A, B and C hold N paused
+// deliveries each. Then, one after the other (deletes first, while the queue is empty):
+//   delete-endpoint     delete B: its N paused deliveries end as failed (its job finishes)
+//   delete-application  delete the application: C and its N paused deliveries (its job finishes)
+//   enable              enable A: every one of its N deliveries reaches the local receiver
+//   resend              bulk resend of A's succeeded deliveries: N more requests at the receiver
 // For each: how long the request took to answer, how long until the work was done (and the rate), and the
 // latency of GET /deliveries sampled every 250 ms while it ran. Prints a table.
 //
-// Options (environment): SCALE_N (100000), SCALE_PHASE_TIMEOUT_S (1200) per phase; FERRY_KEEP_STATE=1 keeps the state.
+// Options (environment): SCALE_N (100000); SCALE_PHASES (all four, comma-separated, in that order);
+// SCALE_PHASE_TIMEOUT_S (1200) per phase, after which the phase reports how far it got; FERRY_KEEP_STATE=1.
 import http from "node:http";
 import { exitWithParent } from "../lib/procs.mjs";
 import { startStack } from "../lib/stack.mjs";
@@ -19,6 +21,7 @@ const PHASE_TIMEOUT_MS = Number(process.env.SCALE_PHASE_TIMEOUT_S ?? 1200) * 100
 const BATCH = 100;
 const INGEST_CONCURRENCY = 4;
 const SAMPLE_EVERY_MS = 250;
+const PHASES = (process.env.SCALE_PHASES ?? "delete-endpoint,delete-application,enable,resend").split(",");
 
 exitWithParent();
 const log = (...args) => console.log(`[scale ${new Date().toISOString().slice(11, 19)}]`, ...args);
@@ -41,18 +44,26 @@ try {
   const { body: project } = await stack.api("POST", "/projects", { name: "scale" }, stack.adminToken);
   const call = stack.client(project.apiKey);
   const app = await must(call("POST", "/applications", { name: "scale", uid: "scale" }), 201);
-  const [a, b, c] = await Promise.all(["a", "b", "c"].map((name) => must(call("POST", "/endpoints", { url: `${receiverUrl}/${name}`, applicationId: app.id }), 201)));
+  const a = await must(call("POST", "/endpoints", { url: `${receiverUrl}/a` }), 201);
+  const [b, c] = await Promise.all(["b", "c"].map((name) => must(call("POST", "/endpoints", { url: `${receiverUrl}/${name}`, applicationId: app.id }), 201)));
   for (const endpoint of [a, b, c]) await must(call("POST", `/endpoints/${endpoint.id}/disable`), 200);
 
-  log(`ingesting ${N} events to the application (3 endpoints, all disabled) in batches of ${BATCH}`);
+  log(`ingesting ${N} events to the application (B, C) and ${N} to none (A), all endpoints disabled, in batches of ${BATCH}`);
   const t0 = Date.now();
-  await ingest(call, N);
-  log(`ingested in ${seconds(Date.now() - t0)} s (${Math.round(N / ((Date.now() - t0) / 1000))} events/s)`);
+  await ingest(call, N, "scale");
+  await ingest(call, N, undefined);
+  log(`ingested ${2 * N} events in ${seconds(Date.now() - t0)} s (${Math.round((2 * N) / ((Date.now() - t0) / 1000))} events/s)`);
 
-  rows.push(await phase("enable endpoint", call, () => call("POST", `/endpoints/${a.id}/enable`), () => received >= N, () => received));
-  rows.push(await phase("bulk resend", call, () => call("POST", "/deliveries/resend", { endpointId: a.id, status: "succeeded" }), () => received >= 2 * N, () => received - N));
-  rows.push(await phase("delete endpoint", call, () => call("DELETE", `/endpoints/${b.id}`), jobFinished(call), jobProcessed(call)));
-  rows.push(await phase("delete application", call, () => call("DELETE", `/applications/${app.id}`), jobFinished(call), jobProcessed(call)));
+  const phases = {
+    "delete-endpoint": () => phase("delete endpoint", call, () => call("DELETE", `/endpoints/${b.id}`), jobFinished(call), jobProcessed(call)),
+    "delete-application": () => phase("delete application", call, () => call("DELETE", `/applications/${app.id}`), jobFinished(call), jobProcessed(call)),
+    enable: () => phase("enable endpoint", call, () => call("POST", `/endpoints/${a.id}/enable`), () => received >= N, () => received),
+    resend: () => {
+      const before = received;
+      return phase("bulk resend", call, () => call("POST", "/deliveries/resend", { endpointId: a.id, status: "succeeded" }), () => received - before >= N, () => received - before);
+    },
+  };
+  for (const name of PHASES) rows.push(await phases[name]());
 } catch (error) {
   console.error(stack.logs().slice(-4000));
   throw error;
@@ -68,13 +79,13 @@ async function must(promise, status) {
   return res.body;
 }
 
-async function ingest(call, count) {
+async function ingest(call, count, application) {
   let next = 0;
   const lane = async () => {
     while (next < count) {
       const from = next;
       next += BATCH;
-      const events = Array.from({ length: Math.min(BATCH, count - from) }, (_, j) => ({ eventType: "order.paid", application: "scale", payload: { order: from + j } }));
+      const events = Array.from({ length: Math.min(BATCH, count - from) }, (_, j) => ({ eventType: "order.paid", application, payload: { order: from + j } }));
       await must(call("POST", "/events/batch", { events }), 202);
     }
   };
