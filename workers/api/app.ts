@@ -16,6 +16,7 @@ import { adminProjects, currentProject } from "./routes/projects";
 import { alertRoutes } from "./routes/alerts";
 import { applicationRoutes } from "./routes/applications";
 import { portalSessionRoutes, publicPortalRoutes } from "./routes/portal";
+import { jobRoutes } from "./routes/jobs";
 import { statsRoutes } from "./routes/stats";
 import { svixApi } from "./svix/index";
 import { VERSION } from "../version";
@@ -63,7 +64,7 @@ export function createApp() {
   v1.route("/projects", adminProjects);
   v1.route("/", publicPortalRoutes);
   v1.use("*", apiKeyAuth({ scope: "project" }));
-  for (const routes of [currentProject, applicationRoutes, portalSessionRoutes, endpointRoutes, eventRoutes, deliveryRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
+  for (const routes of [currentProject, applicationRoutes, portalSessionRoutes, endpointRoutes, eventRoutes, deliveryRoutes, jobRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
   app.route("/api/v1", v1);
   // Svix's API, for Svix's SDKs: its own errors and OpenAPI document (Svix's), so it is not in Ferry's.
   app.route("/svix/api/v1", svixApi());

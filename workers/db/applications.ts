@@ -1,12 +1,13 @@
 /**
  * @module Application queries, scoped by project id first. An application is named by its id or by the
- * sender's `uid` wherever one is expected; deleting one deletes its endpoints through the endpoint delete.
+ * sender's `uid` wherever one is expected; deleting one deletes its endpoints
+ * in a job (workers/jobs/), a bounded chunk at a time.
  */
-import { and, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { chunk, type Database } from "./client";
-import { deleteEndpoint } from "./endpoints";
 import { newId } from "./ids";
-import { applications, endpoints, type Application } from "./schema";
+import { insertJobIf, newJob } from "./jobs";
+import { applications, endpoints, type Application, type Job } from "./schema";
 
 const live = (projectId: string) => and(eq(applications.projectId, projectId), isNull(applications.deletedAt));
 
@@ -54,31 +55,36 @@ export async function updateApplication(db: Database, projectId: string, applica
   return row as Application | undefined;
 }
 
-const ENDPOINTS_PER_STEP = 50;
+/** Endpoints one statement of an application delete soft-deletes at most. */
+const ENDPOINTS_PER_CHUNK = 100;
 
 /**
- * Deletes the application's endpoints a page at a time (each through `deleteEndpoint`, like a single delete),
- * then the application. Endpoints go first, so a delete cut short leaves the application in place and
- * running the delete again finishes it.
+ * Deletes the application (its portal links stop working at once) and records the job that deletes its
+ * endpoints and fails their pending deliveries in chunks, in one batch. Returns the job, or nothing when
+ * there was no such application.
  */
-export async function deleteApplication(db: Database, projectId: string, applicationId: string): Promise<boolean> {
-  for (;;) {
-    const page = await db
-      .select({ id: endpoints.id })
-      .from(endpoints)
-      .where(and(eq(endpoints.projectId, projectId), eq(endpoints.applicationId, applicationId), isNull(endpoints.deletedAt)))
-      .limit(ENDPOINTS_PER_STEP)
-      .all();
-    for (const endpoint of page) await deleteEndpoint(db, projectId, endpoint.id);
-    if (page.length < ENDPOINTS_PER_STEP) break;
-  }
-  const now = new Date();
-  const deleted = await db
-    .update(applications)
-    .set({ deletedAt: now, updatedAt: now, portalKey: newPortalKey() })
-    .where(and(live(projectId), eq(applications.id, applicationId)))
-    .returning({ id: applications.id });
-  return deleted.length > 0;
+export async function deleteApplication(db: Database, projectId: string, applicationId: string, now = new Date()): Promise<Job | undefined> {
+  const job = newJob(projectId, "application.delete", { applicationId }, now);
+  const [deleted] = await db.batch([
+    db
+      .update(applications)
+      .set({ deletedAt: now, updatedAt: now, portalKey: newPortalKey() })
+      .where(and(live(projectId), eq(applications.id, applicationId)))
+      .returning({ id: applications.id }),
+    insertJobIf(db, job, sql`exists (select 1 from ${applications} where ${applications.id} = ${applicationId} and ${applications.deletedAt} = ${now.getTime()})`),
+  ]);
+  return deleted.length > 0 ? job : undefined;
+}
+
+/** One chunk of a deleted application's endpoints are soft-deleted; true when none are left. */
+export async function deleteEndpointsChunk(db: Database, projectId: string, applicationId: string, now = new Date()): Promise<boolean> {
+  const chunk = db
+    .select({ id: endpoints.id })
+    .from(endpoints)
+    .where(and(eq(endpoints.projectId, projectId), eq(endpoints.applicationId, applicationId), isNull(endpoints.deletedAt)))
+    .limit(ENDPOINTS_PER_CHUNK);
+  const rows = await db.update(endpoints).set({ deletedAt: now, updatedAt: now }).where(inArray(endpoints.id, chunk)).returning({ id: endpoints.id });
+  return rows.length < ENDPOINTS_PER_CHUNK;
 }
 
 /** Several applications by id or uid in one query per 45 names (each name binds twice), keyed by what was asked. */

@@ -1,11 +1,12 @@
 /**
  * @module Delivery queries for the API, scoped by project: lists, one delivery with its attempts, resend.
- * A resend only makes the delivery due now with a fresh retry schedule; the consumer does the sending.
+ * A resend only makes the delivery due now with a fresh retry schedule; the consumer does the sending. A bulk
+ * resend is a job (workers/jobs/) that calls `resendChunk` once per step.
  */
-import { and, asc, count, desc, eq, inArray, lt, ne, or, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "./client";
 import { idRange } from "./events";
-import { attempts, deliveries, endpoints, events, type DeliveryStatus } from "./schema";
+import { attempts, deliveries, endpoints, events, type DeliveryStatus, type JobParams } from "./schema";
 
 export type DeliveryFilter = {
   status?: DeliveryStatus;
@@ -78,15 +79,57 @@ function resendable(projectId: string, where: ResendScope, now: Date) {
   return and(scope, notBeingSent(now), ne(deliveries.status, "paused"));
 }
 
-/** Makes matching deliveries due now with a fresh schedule; returns the ids to enqueue. */
-export async function resetForResend(db: Database, projectId: string, where: ResendScope) {
+const resetNow = (now: Date) => ({ status: "queued", scheduleStep: 0, nextTrigger: "manual", nextAttemptAt: now, leaseUntil: null, enqueuedAt: now, updatedAt: now }) as const;
+
+/** Makes the given deliveries (a handful: one resend) due now with a fresh schedule; returns the ids to enqueue. */
+export async function resetForResend(db: Database, projectId: string, where: { ids: string[]; applicationId?: string }) {
   const now = new Date();
+  const rows = await db.update(deliveries).set(resetNow(now)).where(resendable(projectId, where, now)).returning({ id: deliveries.id });
+  return rows.map((row) => row.id);
+}
+
+/** Delivery ids one step of a bulk resend looks at. */
+export const RESEND_WINDOW_ROWS = 1_000;
+
+/**
+ * One step of a bulk resend: the next `RESEND_WINDOW_ROWS` delivery ids below `cursor` (newest first), read
+ * from the index that fits the filter best, and of those the resendable ones that match the whole filter
+ * are reset. Both statements touch at most the window, however many rows match. Returns the ids to enqueue
+ * and where the next step resumes (null: the whole range has been looked at).
+ */
+export async function resendChunk(db: Database, projectId: string, filter: DeliveryFilter, cursor: string | null, now = new Date()) {
+  const window = await db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.projectId, projectId),
+        windowIndexColumn(filter),
+        filter.eventId ? eq(deliveries.eventId, filter.eventId) : undefined,
+        idRange(deliveries.id, "delivery", filter.since, filter.until),
+        cursor ? lt(deliveries.id, cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(deliveries.id))
+    .limit(RESEND_WINDOW_ROWS)
+    .all();
+  if (window.length === 0) return { ids: [], cursor: null };
+  // A JSON array is one bound parameter, however many ids (D1 allows 100 per statement).
+  const inWindow = inArray(deliveries.id, sql`(select value from json_each(${JSON.stringify(window.map((row) => row.id))}))`);
   const rows = await db
     .update(deliveries)
-    .set({ status: "queued", scheduleStep: 0, nextTrigger: "manual", nextAttemptAt: now, leaseUntil: null, enqueuedAt: now, updatedAt: now })
-    .where(resendable(projectId, where, now))
+    .set(resetNow(now))
+    .where(and(inWindow, resendable(projectId, { filter }, now)))
     .returning({ id: deliveries.id });
-  return rows.map((row) => row.id);
+  return { ids: rows.map((row) => row.id), cursor: window.length < RESEND_WINDOW_ROWS ? null : window.at(-1)!.id };
+}
+
+/** The one equality the window walks on: each is the second column of a `(project_id, …, id)` index. */
+function windowIndexColumn(filter: DeliveryFilter): SQL | undefined {
+  if (filter.endpointId) return eq(deliveries.endpointId, filter.endpointId);
+  if (filter.applicationId) return eq(deliveries.applicationId, filter.applicationId);
+  if (filter.status) return eq(deliveries.status, filter.status);
+  return undefined;
 }
 
 /** How many deliveries a resend would queue right now. */
@@ -99,4 +142,13 @@ export async function countResendable(db: Database, projectId: string, where: Re
 export async function deliveryStatusCounts(db: Database, projectId: string, filter: DeliveryFilter): Promise<Partial<Record<DeliveryStatus, number>>> {
   const rows = await db.select({ status: deliveries.status, n: count() }).from(deliveries).where(matching(projectId, filter)).groupBy(deliveries.status).all();
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}
+
+/** A resend filter as a job keeps it (JSON: times as ms) and back. */
+export function storedFilter({ since, until, ...rest }: DeliveryFilter): NonNullable<JobParams["filter"]> {
+  return { ...rest, statuses: rest.statuses && [...rest.statuses], eventTypes: rest.eventTypes && [...rest.eventTypes], since: since?.getTime(), until: until?.getTime() };
+}
+
+export function deliveryFilterOf({ since, until, ...rest }: NonNullable<JobParams["filter"]>): DeliveryFilter {
+  return { ...rest, since: since === undefined ? undefined : new Date(since), until: until === undefined ? undefined : new Date(until) };
 }

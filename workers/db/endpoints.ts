@@ -1,11 +1,13 @@
 /**
- * @module Endpoint queries, each scoped by project id first; disabling and enabling move the
- * endpoint's pending deliveries in the same D1 batch.
+ * @module Endpoint queries, each scoped by project id first. Disabling, enabling and deleting change the
+ * endpoint and record a job (workers/jobs/) in one D1 batch; the job then moves its deliveries a bounded
+ * chunk at a time with the `…Chunk` functions here.
  */
-import { and, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "./client";
 import { newId } from "./ids";
-import { deliveries, endpoints, type Endpoint, type EndpointSecret } from "./schema";
+import { insertJobIf, newJob } from "./jobs";
+import { deliveries, endpoints, type DeliveryStatus, type Endpoint, type EndpointSecret, type Job } from "./schema";
 
 /** Secrets that still sign: the current one, and rotated ones inside their grace period. */
 export function activeSecrets(secrets: readonly EndpointSecret[], now: number): EndpointSecret[] {
@@ -98,52 +100,116 @@ export async function updateEndpoint(db: Database, projectId: string, endpointId
 }
 
 const PENDING = ["queued", "retrying"] as const;
+/** What a delete fails: everything not finished and not in the middle of a send. */
+const UNFINISHED = [...PENDING, "paused"] as const;
 
-/** Soft-deletes; its pending deliveries end as failed since nobody can receive them any more. */
-export async function deleteEndpoint(db: Database, projectId: string, endpointId: string): Promise<boolean> {
-  const now = new Date();
+/**
+ * Rows one bulk statement changes at most. Each chunk statement picks its rows with `LIMIT` on the
+ * `(endpoint_id, status)` index, and the rows it changes leave that status, so the next chunk starts
+ * where this one ended without a cursor and no statement reads more than it changes.
+ */
+export const CHUNK_ROWS = 1_000;
+
+/**
+ * Soft-deletes the endpoint (fan-out and the API stop seeing it at once) and records the job that fails
+ * its pending deliveries in chunks (`failPendingChunk`), in one batch. Returns the job, or nothing when there was
+ * no such endpoint.
+ */
+export async function deleteEndpoint(db: Database, projectId: string, endpointId: string, now = new Date()): Promise<Job | undefined> {
+  const job = newJob(projectId, "endpoint.delete", { endpointId }, now);
   const [deleted] = await db.batch([
     db.update(endpoints).set({ deletedAt: now, updatedAt: now }).where(and(live(projectId), eq(endpoints.id, endpointId))).returning({ id: endpoints.id }),
-    db
-      .update(deliveries)
-      .set({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null, updatedAt: now })
-      .where(and(eq(deliveries.projectId, projectId), eq(deliveries.endpointId, endpointId), inArray(deliveries.status, [...PENDING, "paused"]))),
+    insertJobIf(db, job, sql`exists (select 1 from ${endpoints} where ${endpoints.id} = ${endpointId} and ${endpoints.deletedAt} = ${now.getTime()})`),
   ]);
-  return deleted.length > 0;
+  return deleted.length > 0 ? job : undefined;
 }
 
 /**
- * Disables an active endpoint and pauses its pending deliveries. Returns the endpoint only when this call
- * made the change, so a retried disable sends no second alert.
+ * One chunk of the pending deliveries of a deleted endpoint, or of every endpoint of a deleted application,
+ * end as failed, since nobody can receive them any more. Returns how many.
  */
-export async function disableEndpoint(db: Database, endpointId: string, reason: string, now = new Date()): Promise<Endpoint | undefined> {
+export async function failPendingChunk(db: Database, of: { endpointId: string } | { projectId: string; applicationId: string }, now = new Date()): Promise<number> {
+  const endpointsOf =
+    "endpointId" in of
+      ? eq(deliveries.endpointId, of.endpointId)
+      : inArray(deliveries.endpointId, db.select({ id: endpoints.id }).from(endpoints).where(and(eq(endpoints.projectId, of.projectId), eq(endpoints.applicationId, of.applicationId))));
+  const chunk = db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(and(endpointsOf, inArray(deliveries.status, UNFINISHED)))
+    .limit(CHUNK_ROWS);
+  const rows = await db
+    .update(deliveries)
+    .set({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null, updatedAt: now })
+    .where(and(inArray(deliveries.id, chunk), inArray(deliveries.status, UNFINISHED)))
+    .returning({ id: deliveries.id });
+  return rows.length;
+}
+
+/**
+ * Disables an active endpoint, pauses the first chunk of its pending deliveries and records the job that
+ * pauses the rest (`pausePendingChunk`), in one batch. Returns the endpoint and the job only when this call made
+ * the change, so a retried disable sends no second alert; start the job with `startJob` (workers/jobs/).
+ */
+export async function disableEndpoint(db: Database, endpointId: string, reason: string, now = new Date()): Promise<{ endpoint: Endpoint; pauseJob: Job } | undefined> {
+  const flipped = sql`exists (select 1 from ${endpoints} where ${endpoints.id} = ${endpointId} and ${endpoints.status} = 'disabled' and ${endpoints.disabledAt} = ${now.getTime()})`;
+  const current = await db.select({ projectId: endpoints.projectId }).from(endpoints).where(eq(endpoints.id, endpointId)).get();
+  if (!current) return undefined;
+  const job = newJob(current.projectId, "endpoint.pause", { endpointId }, now);
   const [changed] = await db.batch([
     db
       .update(endpoints)
       .set({ status: "disabled", disabledReason: reason, disabledAt: now, updatedAt: now })
       .where(and(eq(endpoints.id, endpointId), eq(endpoints.status, "active"), isNull(endpoints.deletedAt)))
       .returning(),
-    db
-      .update(deliveries)
-      .set({ status: "paused", updatedAt: now })
-      .where(and(eq(deliveries.endpointId, endpointId), inArray(deliveries.status, PENDING))),
+    pausePendingStatement(db, endpointId, now),
+    insertJobIf(db, job, flipped),
   ]);
-  return changed[0];
+  return changed[0] ? { endpoint: changed[0], pauseJob: job } : undefined;
 }
 
-/** Re-activates an endpoint; its paused deliveries become due now. Returns their ids for enqueuing. */
-export async function enableEndpoint(db: Database, projectId: string, endpointId: string, now = new Date()) {
-  const [changed, resumed] = await db.batch([
+const chunkOf = (db: Database, endpointId: string, statuses: readonly DeliveryStatus[]) =>
+  db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(and(eq(deliveries.endpointId, endpointId), inArray(deliveries.status, [...statuses])))
+    .limit(CHUNK_ROWS);
+
+const pausePendingStatement = (db: Database, endpointId: string, now: Date) =>
+  db
+    .update(deliveries)
+    .set({ status: "paused", updatedAt: now })
+    .where(and(inArray(deliveries.id, chunkOf(db, endpointId, PENDING)), inArray(deliveries.status, PENDING)))
+    .returning({ id: deliveries.id });
+
+/** One chunk of a disabled endpoint's pending deliveries wait as paused; returns how many. */
+export async function pausePendingChunk(db: Database, endpointId: string, now = new Date()): Promise<number> {
+  return (await pausePendingStatement(db, endpointId, now)).length;
+}
+
+/**
+ * Re-activates an endpoint and records the job that re-queues its paused deliveries (`requeuePausedChunk`),
+ * in one batch. Returns the endpoint as it now is and the job, or nothing when there is no such endpoint.
+ */
+export async function enableEndpoint(db: Database, endpoint: Endpoint, now = new Date()): Promise<{ endpoint: Endpoint; requeueJob: Job } | undefined> {
+  const job = newJob(endpoint.projectId, "endpoint.enable", { endpointId: endpoint.id, disabledAt: endpoint.disabledAt?.getTime() ?? null }, now);
+  const [changed] = await db.batch([
     db
       .update(endpoints)
       .set({ status: "active", disabledReason: null, disabledAt: null, updatedAt: now })
-      .where(and(live(projectId), eq(endpoints.id, endpointId)))
+      .where(and(live(endpoint.projectId), eq(endpoints.id, endpoint.id)))
       .returning(),
-    db
-      .update(deliveries)
-      .set({ status: "queued", scheduleStep: 0, nextAttemptAt: now, enqueuedAt: now, updatedAt: now })
-      .where(and(eq(deliveries.projectId, projectId), eq(deliveries.endpointId, endpointId), eq(deliveries.status, "paused")))
-      .returning({ id: deliveries.id }),
+    insertJobIf(db, job, sql`exists (select 1 from ${endpoints} where ${endpoints.id} = ${endpoint.id} and ${endpoints.deletedAt} is null)`),
   ]);
-  return { endpoint: changed[0] as Endpoint | undefined, resumedDeliveryIds: resumed.map((row) => row.id) };
+  return changed[0] ? { endpoint: changed[0], requeueJob: job } : undefined;
+}
+
+/** One chunk of an enabled endpoint's paused deliveries become due now; returns their ids for enqueuing. */
+export async function requeuePausedChunk(db: Database, endpointId: string, now = new Date()): Promise<string[]> {
+  const rows = await db
+    .update(deliveries)
+    .set({ status: "queued", scheduleStep: 0, nextAttemptAt: now, enqueuedAt: now, updatedAt: now })
+    .where(and(inArray(deliveries.id, chunkOf(db, endpointId, ["paused"])), eq(deliveries.status, "paused")))
+    .returning({ id: deliveries.id });
+  return rows.map((row) => row.id);
 }

@@ -13,8 +13,8 @@ export const ID_PREFIXES = {
   delivery: "dlv",
   attempt: "att",
   alert: "alr",
-  /** Svix's background tasks (an endpoint recovery), which Ferry finishes before it answers. */
-  backgroundTask: "qtask",
+  /** A bulk job; also the id of a Svix background task (an endpoint recovery). */
+  job: "job",
 } as const;
 
 function encodeTime(time: number): string {

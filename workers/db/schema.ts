@@ -161,6 +161,8 @@ export const endpoints = sqliteTable(
     index("endpoints_project_id_idx").on(t.projectId, t.id),
     // Fan-out of an application's events and its endpoint list.
     index("endpoints_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
+    // The sweeper's paused revival: deliveries of active endpoints, found endpoint by endpoint.
+    index("endpoints_status_id_idx").on(t.status, t.id),
     // `/app/<app>/endpoint/<uid>` lookups; a deleted endpoint's uid may be used again.
     uniqueIndex("endpoints_project_id_application_id_uid_unique_idx")
       .on(t.projectId, t.applicationId, t.uid)
@@ -423,3 +425,60 @@ export const idempotentResponses = sqliteTable(
     index("idempotent_responses_created_at_idx").on(t.createdAt),
   ],
 );
+
+/**
+ * What a bulk job works on: the endpoint or application it changes, or a resend's filter (times as ms).
+ * `disabledAt` is the disable an enable ended (it names the endpoint.enabled meta event).
+ */
+export type JobParams = {
+  endpointId?: string;
+  applicationId?: string;
+  disabledAt?: number | null;
+  filter?: {
+    status?: DeliveryStatus;
+    statuses?: DeliveryStatus[];
+    eventTypes?: string[];
+    endpointId?: string;
+    applicationId?: string;
+    eventId?: string;
+    eventType?: string;
+    since?: number;
+    until?: number;
+  };
+};
+export const JOB_KINDS = ["endpoint.enable", "endpoint.pause", "endpoint.delete", "application.delete", "deliveries.resend"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export const JOB_STATUSES = ["running", "succeeded", "cancelled"] as const;
+
+/**
+ * A bulk operation too large for one request or one statement (workers/jobs/): each step does one bounded
+ * chunk and hands the next to the delivery queue as `{jobId}`. D1 is the truth: a step holds the job only
+ * while `leaseUntil` is in the future, and the cron restarts a running job nobody has touched for a while
+ * (its message was lost or its step died).
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: JOB_KINDS }).notNull(),
+    params: text("params", { mode: "json" }).$type<JobParams>().notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull(),
+    /** Where the next step resumes (a delivery id, for kinds that walk an id range); null = from the start. */
+    cursor: text("cursor"),
+    /** Rows changed so far. */
+    processed: integer("processed").notNull().default(0),
+    steps: integer("steps").notNull().default(0),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    createdAt,
+    updatedAt,
+  },
+  (t) => [
+    // The cron: running jobs nobody has touched for a while.
+    index("jobs_status_updated_at_idx").on(t.status, t.updatedAt),
+  ],
+);
+export type Job = typeof jobs.$inferSelect;

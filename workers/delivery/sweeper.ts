@@ -13,7 +13,7 @@
  */
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { config } from "../config";
-import { chunk, database } from "../db/client";
+import { chunk, database, type Database } from "../db/client";
 import { deliveries, endpoints } from "../db/schema";
 import { enqueueDeliveries, sendHeartbeat } from "../queue/delivery-queue";
 
@@ -24,17 +24,7 @@ export async function sweepDueDeliveries(env: Env, now = Date.now()): Promise<{ 
   const db = database(env);
   const { sweepGraceMs, localRuntimeStartedAt } = config(env);
   const stale = new Date(now - sweepGraceMs);
-  const revived = await db
-    .update(deliveries)
-    .set({ status: "queued", nextAttemptAt: new Date(now), enqueuedAt: new Date(now), updatedAt: new Date(now) })
-    .where(
-      and(
-        eq(deliveries.status, "paused"),
-        lte(deliveries.updatedAt, stale),
-        inArray(deliveries.endpointId, db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.status, "active"))),
-      ),
-    )
-    .returning({ id: deliveries.id });
+  const revived = await revivePausedOfActiveEndpoints(db, stale, now);
   const lapsed = await db
     .select({ id: deliveries.id })
     .from(deliveries)
@@ -49,6 +39,31 @@ export async function sweepDueDeliveries(env: Env, now = Date.now()): Promise<{ 
   await sendHeartbeat(env, now);
   if (ids.length > 0) console.log(JSON.stringify({ msg: "sweeper re-enqueued deliveries", count: ids.length }));
   return { requeued: ids.length };
+}
+
+/**
+ * Paused deliveries of active endpoints — paused by a send or an ingest that raced an enable — are queued
+ * again, at most `SWEEP_LIMIT` per sweep. Found endpoint by endpoint (`endpoints_status_id_idx`, then
+ * `deliveries_endpoint_id_status_idx`), so the paused deliveries of disabled endpoints, however many, are
+ * never read. An enable's own job re-queues the rest; this only catches what raced it.
+ */
+async function revivePausedOfActiveEndpoints(db: Database, stale: Date, now: number): Promise<{ id: string }[]> {
+  const raced = db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(
+      and(
+        inArray(deliveries.endpointId, db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.status, "active"))),
+        eq(deliveries.status, "paused"),
+        lte(deliveries.updatedAt, stale),
+      ),
+    )
+    .limit(SWEEP_LIMIT);
+  return db
+    .update(deliveries)
+    .set({ status: "queued", nextAttemptAt: new Date(now), enqueuedAt: new Date(now), updatedAt: new Date(now) })
+    .where(and(inArray(deliveries.id, raced), eq(deliveries.status, "paused")))
+    .returning({ id: deliveries.id });
 }
 
 /** Run by the consumer when a heartbeat sent at `heartbeatSentAt` arrives. */

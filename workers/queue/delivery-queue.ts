@@ -1,6 +1,6 @@
 /**
- * @module The delivery queue's message type and its producer. Messages carry ids only: D1 holds the truth,
- * and a lost message is re-sent by the sweeper.
+ * @module The delivery queue's message types and its producer. Messages carry ids only: D1 holds the truth,
+ * and a lost message is re-sent by the sweeper (a delivery) or the cron's job restart (a job step).
  */
 import { chunk } from "../db/client";
 
@@ -10,7 +10,11 @@ export type DeliveryMessage = { deliveryId: string };
  * message, so when it arrives, every message that was ready well before it has had its turn.
  */
 export type QueueHeartbeat = { heartbeatSentAt: number };
-export type QueueMessage = DeliveryMessage | QueueHeartbeat;
+/** The next step of a bulk job (workers/jobs/); the job's row says what it is and where it stands. */
+export type JobMessage = { jobId: string };
+export type QueueMessage = DeliveryMessage | JobMessage | QueueHeartbeat;
+
+export const isJobMessage = (body: unknown): body is JobMessage => typeof (body as Partial<JobMessage> | null)?.jobId === "string";
 
 /** Cloudflare Queues delays messages by 12 h at most; longer waits are left to the sweeper. */
 export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
@@ -43,5 +47,17 @@ export async function sendHeartbeat(env: Pick<Env, "DELIVERY_QUEUE">, sentAt: nu
     await env.DELIVERY_QUEUE.send({ heartbeatSentAt: sentAt } satisfies QueueHeartbeat, { contentType: "json" });
   } catch (error) {
     console.error(JSON.stringify({ msg: "queue heartbeat not sent", error: String(error) }));
+  }
+}
+
+/**
+ * Starts (or continues) a bulk job: send it once the batch that recorded the job has committed. Never
+ * throws: a job whose message is not sent is restarted by the cron once it has stalled.
+ */
+export async function enqueueJobStep(env: Pick<Env, "DELIVERY_QUEUE">, jobId: string): Promise<void> {
+  try {
+    await env.DELIVERY_QUEUE.send({ jobId } satisfies JobMessage, { contentType: "json" });
+  } catch (error) {
+    console.error(JSON.stringify({ msg: "job step not enqueued; the cron will restart it", jobId, error: String(error) }));
   }
 }

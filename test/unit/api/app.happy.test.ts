@@ -39,6 +39,7 @@ describe("the app", () => {
         "GET /deliveries/{id}",
         "POST /deliveries/{id}/resend",
         "POST /deliveries/resend",
+        "GET /jobs/{id}",
       ]),
     );
     // The document is built from the same zod schemas that validate requests.
@@ -46,6 +47,10 @@ describe("the app", () => {
     expect(eventIn.required).toEqual(expect.arrayContaining(["eventType"]));
     expect(eventIn.additionalProperties).toBe(false);
     expect(doc.paths["/events"].post.responses).toHaveProperty("202");
+    // Work left running in bounded steps is named in the answer that started it.
+    expect(JSON.stringify(doc.components.schemas.EndpointEnabled)).toContain('"jobId"');
+    expect(doc.paths["/deliveries/resend"].post.responses["202"].content["application/json"].schema.properties).toHaveProperty("jobId");
+    expect(doc.paths["/jobs/{id}"].get.responses).toHaveProperty("200");
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
   });
 

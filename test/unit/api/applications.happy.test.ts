@@ -25,7 +25,7 @@ describe("application CRUD", () => {
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ id, name: "Domino's Pizza", metadata: {}, uid: "cus_123" });
 
-    expect((await call("DELETE", "/applications/cus_123")).status).toBe(204);
+    expect((await call("DELETE", "/applications/cus_123")).status).toBe(202);
     expectProblem(await call("GET", `/applications/${id}`), 404);
     // A deleted application's uid is free again.
     expect((await call("POST", "/applications", { name: "again", uid: "cus_123" })).status).toBe(201);
@@ -63,7 +63,9 @@ describe("application CRUD", () => {
     await call("POST", `/endpoints/${endpointIds[0]}/disable`);
     const sent = await call("POST", "/events", { eventType: "x.y", payload: {}, application: "leaving" });
     expect(sent.body.deliveries).toHaveLength(3);
-    expect((await call("DELETE", "/applications/leaving")).status).toBe(204);
+    const deleted = await call("DELETE", "/applications/leaving");
+    expect(deleted).toMatchObject({ status: 202, body: { jobId: expect.stringMatching(/^job_/) } });
+    await eventually(async () => (await call("GET", `/jobs/${deleted.body.jobId}`)).body.status === "succeeded");
     for (const id of endpointIds) expectProblem(await call("GET", `/endpoints/${id}`), 404);
     const paused = sent.body.deliveries.find((d: any) => d.endpointId === endpointIds[0]);
     expect((await call("GET", `/deliveries/${paused.id}`)).body).toMatchObject({ status: "failed", lastError: "endpoint deleted" });

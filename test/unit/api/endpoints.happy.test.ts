@@ -114,9 +114,11 @@ describe.concurrent("endpoints", { timeout: 15_000 }, () => {
     const pending = await sendEvent(project.apiKey, { eventType: "a.b", payload: {} });
     expect(pending.deliveries[0].status).toBe("paused");
 
-    expect((await call("DELETE", `/endpoints/${endpoint.id}`)).status).toBe(204);
+    const deleted = await call("DELETE", `/endpoints/${endpoint.id}`);
+    expect(deleted).toMatchObject({ status: 202, body: { jobId: expect.stringMatching(/^job_/) } });
     expectProblem(await call("GET", `/endpoints/${endpoint.id}`), 404);
     expect((await call("GET", "/endpoints")).body.data).toEqual([]);
+    await eventually(async () => (await call("GET", `/jobs/${deleted.body.jobId}`)).body.status === "succeeded");
     expect((await call("GET", `/deliveries/${pending.deliveries[0].id}`)).body).toMatchObject({ status: "failed", lastError: "endpoint deleted" });
     expect((await sendEvent(project.apiKey, { eventType: "a.b", payload: {} })).deliveries).toEqual([]);
   });

@@ -60,7 +60,7 @@ async function settle() {
   let previous = "";
   while (Date.now() < deadline) {
     const busy = await env.DB.prepare(
-      "select (select count(*) from deliveries where status in ('queued', 'sending') or (status = 'retrying' and next_attempt_at < ?1)) + (select count(*) from alerts where status in ('pending', 'sending') and next_attempt_at < ?1) as n",
+      "select (select count(*) from deliveries where status in ('queued', 'sending') or (status = 'retrying' and next_attempt_at < ?1)) + (select count(*) from alerts where status in ('pending', 'sending') and next_attempt_at < ?1) + (select count(*) from jobs where status = 'running') as n",
     )
       .bind(Date.now() + 30_000)
       .first<{ n: number }>();

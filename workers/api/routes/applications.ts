@@ -7,11 +7,13 @@ import { database } from "../../db/client";
 import { createApplication, deleteApplication, listApplications, newPortalKey, updateApplication } from "../../db/applications";
 import type { Application } from "../../db/schema";
 import { signPortalToken } from "../../portal/capability";
+import { enqueueJobStep } from "../../queue/delivery-queue";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, notFound } from "../problem";
 import { requireApplication } from "../scope";
+import { jobIdField } from "./jobs";
 
 const Uid = z
   .string()
@@ -172,15 +174,17 @@ applicationRoutes.openapi(
     method: "delete",
     path: "/applications/{id}",
     operationId: "v1.application.delete",
-    summary: "Delete an application and its endpoints (their pending deliveries end as failed); its portal links stop working",
+    summary: "Delete an application at once (its portal links stop working); a job deletes its endpoints and fails their pending deliveries",
     security,
     request: { params: ApplicationParam },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: { 202: jsonResponse(z.object({ jobId: jobIdField }), "Deleted; its endpoints and their pending deliveries are being deleted"), ...errorResponses },
   }),
   async (c) => {
     const application = await requireApplication(c.env, c.get("principal"), c.req.valid("param").id);
-    if (!(await deleteApplication(database(c.env), application.projectId, application.id))) throw notFound("application");
-    return c.body(null, 204);
+    const job = await deleteApplication(database(c.env), application.projectId, application.id);
+    if (!job) throw notFound("application");
+    await enqueueJobStep(c.env, job.id);
+    return c.json({ jobId: job.id }, 202);
   },
 );
 

@@ -1,18 +1,20 @@
 /**
- * @module Deliveries: the filtered log, one delivery with every attempt, single and bulk resend.
+ * @module Deliveries: the filtered log, one delivery with every attempt, single and bulk resend (a job).
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { sentAttempt, type SentAttempt } from "../../db/attempts";
 import { eventBody } from "../../db/bodies";
 import { database } from "../../db/client";
-import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, type DeliveryFilter } from "../../db/deliveries";
-import { DELIVERY_STATUSES, type Delivery } from "../../db/schema";
-import { enqueueDeliveries } from "../../queue/delivery-queue";
+import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, storedFilter, type DeliveryFilter } from "../../db/deliveries";
+import { insertJob, newJob } from "../../db/jobs";
+import { DELIVERY_STATUSES, type Delivery, type Job } from "../../db/schema";
+import { enqueueDeliveries, enqueueJobStep } from "../../queue/delivery-queue";
 import { projectIdOf, type Principal } from "../auth";
 import { applicationFilter, portalGrantOf, requireInScope } from "../scope";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, notFound } from "../problem";
+import { jobIdField } from "./jobs";
 
 export const DeliveryOut = z
   .object({
@@ -92,6 +94,14 @@ async function toFilter(env: Env, principal: Principal, { application, ...query 
     since: query.since ? new Date(query.since) : undefined,
     until: query.until ? new Date(query.until) : undefined,
   };
+}
+
+/** Records a bulk resend job and sends its first step; the request answers without waiting for it. */
+export async function startBulkResend(env: Env, projectId: string, filter: DeliveryFilter): Promise<Job> {
+  const job = newJob(projectId, "deliveries.resend", { filter: storedFilter(filter) });
+  await insertJob(database(env), job);
+  await enqueueJobStep(env, job.id);
+  return job;
 }
 
 export const deliveryRoutes = new OpenAPIHono<AppEnv>();
@@ -181,7 +191,10 @@ deliveryRoutes.openapi(
     },
     responses: {
       200: jsonResponse(z.object({ count: z.number().int() }), "Dry run: how many would be resent"),
-      202: jsonResponse(z.object({ count: z.number().int() }), "Queued"),
+      202: jsonResponse(
+        z.object({ count: z.number().int().openapi({ description: "How many matched when it was asked" }), jobId: jobIdField }),
+        "Accepted: a job resends them in bounded steps",
+      ),
       ...errorResponses,
     },
   }),
@@ -189,10 +202,10 @@ deliveryRoutes.openapi(
     const { dryRun, ...query } = c.req.valid("json");
     const principal = c.get("principal");
     const projectId = projectIdOf(principal);
-    const scope = { filter: await toFilter(c.env, principal, query) };
-    if (dryRun) return c.json({ count: await countResendable(database(c.env), projectId, scope) }, 200);
-    const ids = await resetForResend(database(c.env), projectId, scope);
-    await enqueueDeliveries(c.env, ids);
-    return c.json({ count: ids.length }, 202);
+    const filter = await toFilter(c.env, principal, query);
+    const count = await countResendable(database(c.env), projectId, { filter });
+    if (dryRun) return c.json({ count }, 200);
+    const job = await startBulkResend(c.env, projectId, filter);
+    return c.json({ count, jobId: job.id }, 202);
   },
 );

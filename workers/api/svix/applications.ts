@@ -7,6 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { createApplication, deleteApplication, findApplication, listApplications, updateApplication } from "../../db/applications";
 import { database } from "../../db/client";
 import type { Application } from "../../db/schema";
+import { enqueueJobStep } from "../../queue/delivery-queue";
 import { applicationFields, isUniqueViolation } from "../routes/applications";
 import type { AppEnv } from "../env";
 import { conflict, invalid, notFound } from "./errors";
@@ -110,6 +111,9 @@ svixApplications.patch("/app/:app_id", async (c) => {
 
 svixApplications.delete("/app/:app_id", async (c) => {
   const found = await findApplication(database(c.env), projectOf(c), c.req.param("app_id"));
-  if (!found || !(await deleteApplication(database(c.env), found.projectId, found.id))) throw notFound("application");
+  // Svix answers 204; its endpoints and their pending deliveries go in the same job as Ferry's own delete.
+  const job = found && (await deleteApplication(database(c.env), found.projectId, found.id));
+  if (!job) throw notFound("application");
+  await enqueueJobStep(c.env, job.id);
   return c.body(null, 204);
 });

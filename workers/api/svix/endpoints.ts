@@ -6,14 +6,14 @@
 import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
 import { database } from "../../db/client";
-import { deliveryStatusCounts, resetForResend } from "../../db/deliveries";
+import { deliveryStatusCounts } from "../../db/deliveries";
 import { createEndpoint, deleteEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "../../db/endpoints";
-import { newId } from "../../db/ids";
 import type { Application, Endpoint } from "../../db/schema";
 import { SENSITIVE_HEADERS } from "../../outbound/post-webhook";
-import { enqueueDeliveries } from "../../queue/delivery-queue";
+import { enqueueJobStep } from "../../queue/delivery-queue";
 import { generateSecret, isValidSecret } from "../../signing/standard-webhooks";
 import { isUniqueViolation } from "../routes/applications";
+import { startBulkResend } from "../routes/deliveries";
 import { disableByHand, enableByHand } from "../routes/endpoints/lifecycle";
 import { checkedUrl, endpointFields } from "../routes/endpoints/schemas";
 import type { AppEnv } from "../env";
@@ -60,8 +60,8 @@ async function writing<T>(uid: string | null | undefined, write: () => Promise<T
 
 /** Disabling pauses its pending deliveries; enabling sends them (Ferry's own disable and enable). */
 async function applyDisabled(env: Env, endpoint: Endpoint, disabled: boolean | undefined): Promise<Endpoint> {
-  if (disabled === true && endpoint.status === "active") return disableByHand(env, endpoint, "disabled through the Svix API");
-  if (disabled === false && endpoint.status === "disabled") return enableByHand(env, endpoint);
+  if (disabled === true && endpoint.status === "active") return (await disableByHand(env, endpoint, "disabled through the Svix API")).endpoint;
+  if (disabled === false && endpoint.status === "disabled") return (await enableByHand(env, endpoint)).endpoint;
   return endpoint;
 }
 
@@ -140,7 +140,9 @@ svixEndpoints.patch("/app/:app_id/endpoint/:endpoint_id", async (c) => {
 
 svixEndpoints.delete("/app/:app_id/endpoint/:endpoint_id", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
-  await deleteEndpoint(database(c.env), endpoint.projectId, endpoint.id);
+  // Svix answers 204; the pending deliveries are failed by the same job as Ferry's own delete.
+  const job = await deleteEndpoint(database(c.env), endpoint.projectId, endpoint.id);
+  if (job) await enqueueJobStep(c.env, job.id);
   return c.body(null, 204);
 });
 
@@ -200,13 +202,15 @@ svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/stats", async (c) => {
   });
 });
 
-/** Resends every failed delivery to the endpoint in the range at once; the task is finished when it answers. */
+/** Resends every failed delivery to the endpoint in the range: Ferry's bulk resend job is the background task. */
 svixEndpoints.post("/app/:app_id/endpoint/:endpoint_id/recover", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const input = await readBody(c, z.object({ since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).nullish() }));
-  const ids = await resetForResend(database(c.env), endpoint.projectId, {
-    filter: { endpointId: endpoint.id, status: "failed", since: new Date(input.since), until: input.until ? new Date(input.until) : undefined },
+  const job = await startBulkResend(c.env, endpoint.projectId, {
+    endpointId: endpoint.id,
+    status: "failed",
+    since: new Date(input.since),
+    until: input.until ? new Date(input.until) : undefined,
   });
-  await enqueueDeliveries(c.env, ids);
-  return c.json({ id: newId("backgroundTask"), status: "finished", task: "endpoint.recover", updatedAt: new Date().toISOString() }, 202);
+  return c.json({ id: job.id, status: "running", task: "endpoint.recover", updatedAt: job.updatedAt.toISOString() }, 202);
 });

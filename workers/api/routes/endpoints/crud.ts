@@ -5,12 +5,14 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { database } from "../../../db/client";
 import { createEndpoint, deleteEndpoint, listEndpoints, updateEndpoint } from "../../../db/endpoints";
 import { endpointHealth } from "../../../endpoint-health/client";
+import { enqueueJobStep } from "../../../queue/delivery-queue";
 import { generateSecret } from "../../../signing/standard-webhooks";
 import { projectIdOf } from "../../auth";
 import type { AppEnv } from "../../env";
 import { ApplicationQuery, IdParam, ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../../openapi";
 import { notFound } from "../../problem";
 import { applicationFilter, portalGrantOf, requireApplication } from "../../scope";
+import { jobIdField } from "../jobs";
 import { EndpointIn, EndpointOut, EndpointPatch, checkedUrl, endpointOut, requireEndpoint } from "./schemas";
 
 export const endpointCrud = new OpenAPIHono<AppEnv>();
@@ -104,15 +106,16 @@ endpointCrud.openapi(
     method: "delete",
     path: "/endpoints/{id}",
     operationId: "v1.endpoint.delete",
-    summary: "Delete an endpoint; its pending deliveries end as failed",
+    summary: "Delete an endpoint at once; its pending deliveries end as failed in a job that keeps going after the answer",
     security,
     request: { params: IdParam },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: { 202: jsonResponse(z.object({ jobId: jobIdField }), "Deleted; its pending deliveries are being failed"), ...errorResponses },
   }),
   async (c) => {
     await requireEndpoint(c, c.req.valid("param").id);
-    const deleted = await deleteEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
-    if (!deleted) throw notFound("endpoint");
-    return c.body(null, 204);
+    const job = await deleteEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    if (!job) throw notFound("endpoint");
+    await enqueueJobStep(c.env, job.id);
+    return c.json({ jobId: job.id }, 202);
   },
 );
