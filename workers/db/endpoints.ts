@@ -149,7 +149,7 @@ export async function failPendingChunk(db: Database, of: { endpointId: string } 
 /**
  * Disables an active endpoint, pauses the first chunk of its pending deliveries and records the job that
  * pauses the rest (`pausePendingChunk`), in one batch. Returns the endpoint and the job only when this call made
- * the change, so a retried disable sends no second alert; start the job with `startJob` (workers/jobs/).
+ * the change, so a retried disable sends no second alert; start the job with `enqueueJobStep` (workers/queue/).
  */
 export async function disableEndpoint(db: Database, endpointId: string, reason: string, now = new Date()): Promise<{ endpoint: Endpoint; pauseJob: Job } | undefined> {
   const flipped = sql`exists (select 1 from ${endpoints} where ${endpoints.id} = ${endpointId} and ${endpoints.status} = 'disabled' and ${endpoints.disabledAt} = ${now.getTime()})`;
