@@ -2,11 +2,9 @@
  * @module Project statistics for the dashboard overview: volumes, success rate, attempt latency over time.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import { PROJECT_DEFAULTS, retainedSince } from "../../config";
 import { database } from "../../db/client";
-import { idRange } from "../../db/events";
-import { attempts, deliveries, events, projects } from "../../db/schema";
+import { statsQueries } from "../../db/stats";
 import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, errorResponses, jsonResponse, security } from "../openapi";
@@ -42,7 +40,7 @@ const StatsOut = z
   })
   .openapi("Stats");
 
-/** Attempts read per request at most; beyond it latency percentiles come from the newest ones. */
+/** Attempts read per request at most: beyond it the newest are counted and the oldest buckets left short. */
 const LATENCY_SAMPLE_LIMIT = 50_000;
 
 function percentile(sorted: number[], p: number): number | null {
@@ -71,29 +69,7 @@ statsRoutes.openapi(
     const since = query.since ? new Date(query.since) : new Date(until.getTime() - 86_400_000);
     const bucketMs = query.bucketMinutes * 60_000;
     const db = database(c.env);
-    const [project, eventCount, statusCounts, samples] = await db.batch([
-      db.select({ retentionDays: projects.retentionDays }).from(projects).where(eq(projects.id, projectId)),
-      db.select({ count: sql<number>`count(*)` }).from(events).where(and(eq(events.projectId, projectId), applicationId ? eq(events.applicationId, applicationId) : undefined, idRange(events.id, "event", since))),
-      db
-        .select({ status: deliveries.status, count: sql<number>`count(*)` })
-        .from(deliveries)
-        .where(and(eq(deliveries.projectId, projectId), applicationId ? eq(deliveries.applicationId, applicationId) : undefined, idRange(deliveries.id, "delivery", since)))
-        .groupBy(deliveries.status),
-      db
-        .select({ startedAt: attempts.startedAt, durationMs: attempts.durationMs, ok: sql<number>`json_extract(${attempts.response}, '$.status') between 200 and 299` })
-        .from(attempts)
-        .where(
-          and(
-            eq(attempts.projectId, projectId),
-            gte(attempts.startedAt, since),
-            // Attempts carry no application; an application's are those of its deliveries.
-            applicationId
-              ? inArray(attempts.deliveryId, db.select({ id: deliveries.id }).from(deliveries).where(and(eq(deliveries.projectId, projectId), eq(deliveries.applicationId, applicationId))))
-              : undefined,
-          ),
-        )
-        .limit(LATENCY_SAMPLE_LIMIT),
-    ]);
+    const [project, eventCount, statusCounts, samples] = await db.batch(statsQueries(db, projectId, since, LATENCY_SAMPLE_LIMIT, applicationId));
 
     const count = (status: string) => statusCounts.find((row) => row.status === status)?.count ?? 0;
     const buckets = new Map<number, { deliveries: number; succeeded: number; failed: number; durations: number[] }>();
