@@ -3,9 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { alertListQuery } from "../../db/alerts";
-import { database } from "../../db/client";
 import { ALERT_KINDS, ALERT_STATUSES } from "../../db/schema";
-import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { ListQuery, errorResponses, iso, jsonResponse, listOf, pageOf, security } from "../openapi";
 
@@ -39,7 +37,7 @@ alertRoutes.openapi(
   }),
   async (c) => {
     const { limit, cursor, endpointId } = c.req.valid("query");
-    const rows = await alertListQuery(database(c.env), projectIdOf(c.get("principal")), { limit, cursor, endpointId }).all();
+    const rows = await alertListQuery(c.var.db, c.var.projectId, { limit, cursor, endpointId }).all();
     const { items, nextCursor } = pageOf(rows, limit, (row) => row.id);
     return c.json(
       {

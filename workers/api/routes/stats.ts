@@ -3,9 +3,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { PROJECT_DEFAULTS, retainedSince } from "../../config";
-import { database } from "../../db/client";
 import { statsQueries } from "../../db/stats";
-import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, errorResponses, jsonResponse, security } from "../openapi";
 import { applicationFilter } from "../scope";
@@ -61,14 +59,13 @@ statsRoutes.openapi(
     responses: { 200: jsonResponse(StatsOut, "Statistics"), ...errorResponses },
   }),
   async (c) => {
-    const principal = c.get("principal");
-    const projectId = projectIdOf(principal);
+    const projectId = c.var.projectId;
     const query = c.req.valid("query");
-    const applicationId = await applicationFilter(c.env, principal, query.application);
+    const applicationId = await applicationFilter(c, query.application);
     const until = new Date();
     const since = query.since ? new Date(query.since) : new Date(until.getTime() - 86_400_000);
     const bucketMs = query.bucketMinutes * 60_000;
-    const db = database(c.env);
+    const db = c.var.db;
     const [project, eventCount, statusCounts, samples] = await db.batch(statsQueries(db, projectId, since, LATENCY_SAMPLE_LIMIT, applicationId));
 
     const count = (status: string) => statusCounts.find((row) => row.status === status)?.count ?? 0;

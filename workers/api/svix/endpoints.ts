@@ -5,7 +5,6 @@
  */
 import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
-import { database } from "../../db/client";
 import { deliveryStatusCounts, resetForResend } from "../../db/deliveries";
 import { createEndpoint, deleteEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "../../db/endpoints";
 import { newId } from "../../db/ids";
@@ -67,7 +66,7 @@ async function applyDisabled(env: Env, endpoint: Endpoint, disabled: boolean | u
 
 async function create(c: SvixContext, application: Application, input: EndpointInput): Promise<Endpoint> {
   const endpoint = await writing(input.uid, () =>
-    createEndpoint(database(c.env), application.projectId, {
+    createEndpoint(c.var.db, application.projectId, {
       applicationId: application.id,
       url: checkedUrl(c.env, input.url),
       uid: input.uid ?? null,
@@ -96,7 +95,7 @@ function changesOf(c: SvixContext, input: Partial<EndpointInput>): Partial<Endpo
 }
 
 async function update(c: SvixContext, endpoint: Endpoint, input: Partial<EndpointInput>): Promise<Endpoint> {
-  const db = database(c.env);
+  const db = c.var.db;
   let updated = await writing(input.uid, () => updateEndpoint(db, endpoint.projectId, endpoint.id, changesOf(c, input)));
   if (input.secret) updated = await rotateEndpointSecret(db, updated ?? endpoint, input.secret, ROTATION_GRACE_MS);
   return applyDisabled(c.env, updated ?? endpoint, input.disabled);
@@ -107,7 +106,7 @@ export const svixEndpoints = new Hono<AppEnv>();
 svixEndpoints.get("/app/:app_id/endpoint", async (c) => {
   const application = await requireApp(c);
   const page = readQuery(c, PageQuery);
-  const rows = await listEndpoints(database(c.env), application.projectId, { limit: page.limit, cursor: page.iterator, applicationId: application.id });
+  const rows = await listEndpoints(c.var.db, application.projectId, { limit: page.limit, cursor: page.iterator, applicationId: application.id });
   return c.json(listResponse(rows, page.limit, (row) => row.id, endpointOut));
 });
 
@@ -140,7 +139,7 @@ svixEndpoints.patch("/app/:app_id/endpoint/:endpoint_id", async (c) => {
 
 svixEndpoints.delete("/app/:app_id/endpoint/:endpoint_id", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
-  await deleteEndpoint(database(c.env), endpoint.projectId, endpoint.id);
+  await deleteEndpoint(c.var.db, endpoint.projectId, endpoint.id);
   return c.body(null, 204);
 });
 
@@ -152,7 +151,7 @@ svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/secret", async (c) => {
 svixEndpoints.post("/app/:app_id/endpoint/:endpoint_id/secret/rotate", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const { key } = await readBody(c, z.object({ key: Secret.nullish() }));
-  await rotateEndpointSecret(database(c.env), endpoint, key ?? generateSecret(), ROTATION_GRACE_MS);
+  await rotateEndpointSecret(c.var.db, endpoint, key ?? generateSecret(), ROTATION_GRACE_MS);
   return c.body(null, 204);
 });
 
@@ -169,7 +168,7 @@ svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/headers", async (c) => {
 svixEndpoints.put("/app/:app_id/endpoint/:endpoint_id/headers", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const { headers } = await readBody(c, z.object({ headers: endpointFields.headers }));
-  await updateEndpoint(database(c.env), endpoint.projectId, endpoint.id, { headers });
+  await updateEndpoint(c.var.db, endpoint.projectId, endpoint.id, { headers });
   return c.body(null, 204);
 });
 
@@ -181,7 +180,7 @@ svixEndpoints.patch("/app/:app_id/endpoint/:endpoint_id/headers", async (c) => {
   // The merged set is checked by the same rules as a full replacement.
   const checked = z.object({ headers: endpointFields.headers }).safeParse({ headers: merged });
   if (!checked.success) throw fromZod(checked.error, "body");
-  await updateEndpoint(database(c.env), endpoint.projectId, endpoint.id, { headers: checked.data.headers });
+  await updateEndpoint(c.var.db, endpoint.projectId, endpoint.id, { headers: checked.data.headers });
   return c.body(null, 204);
 });
 
@@ -190,7 +189,7 @@ const TimeRange = z.object({ since: QueryTime, until: QueryTime });
 svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/stats", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const range = readQuery(c, TimeRange);
-  const counts = await deliveryStatusCounts(database(c.env), endpoint.projectId, { endpointId: endpoint.id, ...range });
+  const counts = await deliveryStatusCounts(c.var.db, endpoint.projectId, { endpointId: endpoint.id, ...range });
   return c.json({
     success: counts.succeeded ?? 0,
     pending: (counts.queued ?? 0) + (counts.retrying ?? 0) + (counts.paused ?? 0),
@@ -204,7 +203,7 @@ svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/stats", async (c) => {
 svixEndpoints.post("/app/:app_id/endpoint/:endpoint_id/recover", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const input = await readBody(c, z.object({ since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).nullish() }));
-  const ids = await resetForResend(database(c.env), endpoint.projectId, {
+  const ids = await resetForResend(c.var.db, endpoint.projectId, {
     filter: { endpointId: endpoint.id, status: "failed", since: new Date(input.since), until: input.until ? new Date(input.until) : undefined },
   });
   await enqueueDeliveries(c.env, ids);
