@@ -3,7 +3,8 @@
  * sender's `uid` wherever one is expected; deleting one deletes its endpoints through the endpoint delete.
  */
 import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
-import { chunk, type Database } from "./client";
+import { chunk } from "../lib/chunk";
+import type { Database } from "./client";
 import { deleteEndpoint } from "./endpoints";
 import { newId } from "./ids";
 import { applications, endpoints, type Application } from "./schema";

@@ -3,7 +3,8 @@
  */
 import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { chunk, type Database } from "./client";
+import { chunk } from "../lib/chunk";
+import type { Database } from "./client";
 import { idFloor } from "./ids";
 import { deliveries, endpoints, events, type DeliveryStatus, type Event } from "./schema";
 

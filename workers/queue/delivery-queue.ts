@@ -2,14 +2,14 @@
  * @module The delivery queue's message type and its producer. Messages carry ids only: D1 holds the truth,
  * and a lost message is re-sent by the sweeper.
  */
-import { chunk } from "../db/client";
+import { chunk } from "../lib/chunk";
 
 export type DeliveryMessage = { deliveryId: string };
 /**
  * Sent by the sweeper through the delivery queue itself. It waits in the same backlog as every delivery
  * message, so when it arrives, every message that was ready well before it has had its turn.
  */
-export type QueueHeartbeat = { heartbeatSentAt: number };
+type QueueHeartbeat = { heartbeatSentAt: number };
 export type QueueMessage = DeliveryMessage | QueueHeartbeat;
 
 /** Cloudflare Queues delays messages by 12 h at most; longer waits are left to the sweeper. */

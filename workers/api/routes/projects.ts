@@ -49,7 +49,7 @@ const PortalSettingsPatch = z
 const NO_PORTAL_SETTINGS: PortalSettings = { brandName: null, logoUrl: null, primaryColor: null, allowedOrigins: [] };
 export const portalSettingsOf = (project: Project): PortalSettings => ({ ...NO_PORTAL_SETTINGS, ...project.portal });
 
-export const ProjectOut = z
+const ProjectOut = z
   .object({
     id: z.string(),
     name: z.string(),

@@ -33,7 +33,7 @@ async function writing<T>(uid: string | null | undefined, write: () => Promise<T
   }
 }
 
-export function createSvixApplication(c: SvixContext, input: ApplicationInput): Promise<Application> {
+function createSvixApplication(c: SvixContext, input: ApplicationInput): Promise<Application> {
   return writing(input.uid, () =>
     createApplication(c.var.db, c.var.projectId, { name: input.name, uid: input.uid ?? null, metadata: input.metadata ?? {}, rateLimitPerSecond: input.rateLimit ?? null }),
   );
