@@ -81,6 +81,8 @@ has_unit_tests() { [ -n "$(find test/unit -name '*.test.ts' -print -quit 2>/dev/
 
 step "wrangler types --check" types_check
 step "tsc -p ." npx tsc -p .
+step "layering (dependency-cruiser, .dependency-cruiser.cjs)" npx depcruise workers
+step "unused files and exports (knip, knip.jsonc)" npx knip
 if has_dashboard; then step "dashboard: svelte-check" npm run check -w dashboard; else skip "dashboard: svelte-check" "no dashboard/src"; fi
 step "migration drift (drizzle-kit generate)" drift_check
 if has_unit_tests; then

@@ -8,6 +8,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { apiKeyAuth } from "./auth";
 import type { AppEnv } from "./env";
+import { projectScope } from "./project-scope";
 import { Problem, fromZodError, handleError, problemResponse } from "./problem";
 import { deliveryRoutes } from "./routes/deliveries";
 import { endpointRoutes } from "./routes/endpoints/index";
@@ -63,7 +64,7 @@ export function createApp() {
   });
   v1.route("/projects", adminProjects);
   v1.route("/", publicPortalRoutes);
-  v1.use("*", apiKeyAuth({ scope: "project" }));
+  v1.use("*", apiKeyAuth({ scope: "project" }), projectScope());
   for (const routes of [currentProject, applicationRoutes, portalSessionRoutes, endpointRoutes, eventRoutes, deliveryRoutes, jobRoutes, statsRoutes, alertRoutes]) v1.route("/", routes);
   app.route("/api/v1", v1);
   // Svix's API, for Svix's SDKs: its own errors and OpenAPI document (Svix's), so it is not in Ferry's.

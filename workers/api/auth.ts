@@ -17,11 +17,11 @@ export type Principal = { kind: "admin" } | { kind: "project"; projectId: string
 export type AuthVariables = { principal: Principal };
 
 /** Admins act on one project by naming it in this header. */
-export const PROJECT_HEADER = "ferry-project";
+const PROJECT_HEADER = "ferry-project";
 const KEY_PREFIX = "ferry_sk_";
 const LAST_USED_PRECISION_MS = 3_600_000;
 
-export async function sha256Hex(value: string): Promise<string> {
+async function sha256Hex(value: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

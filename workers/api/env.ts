@@ -3,8 +3,9 @@
  */
 import type { RequestIdVariables } from "hono/request-id";
 import type { AuthVariables } from "./auth";
+import type { ProjectScopeVariables } from "./project-scope";
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: RequestIdVariables & AuthVariables;
+  Variables: RequestIdVariables & AuthVariables & ProjectScopeVariables;
 };

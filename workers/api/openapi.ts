@@ -3,7 +3,7 @@
  */
 import { z } from "@hono/zod-openapi";
 
-export const ProblemOut = z
+const ProblemOut = z
   .object({
     type: z.string(),
     title: z.string(),

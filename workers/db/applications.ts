@@ -4,12 +4,23 @@
  * in a job (workers/jobs/), a bounded chunk at a time.
  */
 import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import { chunk, type Database } from "./client";
+import { chunk } from "../lib/chunk";
+import type { Database } from "./client";
 import { newId } from "./ids";
 import { insertJobIf, newJob } from "./jobs";
 import { applications, endpoints, type Application, type Job } from "./schema";
 
 const live = (projectId: string) => and(eq(applications.projectId, projectId), isNull(applications.deletedAt));
+
+/**
+ * Live applications named by id or by uid, found through the primary key and the uid index: SQLite plans an
+ * `id = ? OR uid = ?` as a walk over every application of the project.
+ */
+const named = (projectId: string, idsOrUids: readonly string[]) =>
+  and(
+    live(projectId),
+    sql`${applications.id} in (select ${applications.id} from ${applications} where ${inArray(applications.id, [...idsOrUids])} union all select ${applications.id} from ${applications} where ${applications.projectId} = ${projectId} and ${inArray(applications.uid, [...idsOrUids])} and ${applications.uid} is not null and ${applications.deletedAt} is null)`,
+  );
 
 /** Random HMAC key for an application's portal links and sessions. */
 export function newPortalKey(): string {
@@ -28,22 +39,28 @@ export async function createApplication(
 }
 
 /** By id or by uid: uids cannot start with `app_`, so the two never collide. */
-export async function findApplication(db: Database, projectId: string, idOrUid: string): Promise<Application | undefined> {
+export function applicationQuery(db: Database, projectId: string, idOrUid: string) {
   return db
     .select()
     .from(applications)
-    .where(and(live(projectId), or(eq(applications.id, idOrUid), eq(applications.uid, idOrUid))))
-    .get();
+    .where(named(projectId, [idOrUid]));
 }
 
-export async function listApplications(db: Database, projectId: string, page: { limit: number; cursor?: string }) {
+export async function findApplication(db: Database, projectId: string, idOrUid: string): Promise<Application | undefined> {
+  return applicationQuery(db, projectId, idOrUid).get();
+}
+
+export function applicationListQuery(db: Database, projectId: string, page: { limit: number; cursor?: string }) {
   return db
     .select()
     .from(applications)
     .where(and(live(projectId), page.cursor ? lt(applications.id, page.cursor) : undefined))
     .orderBy(desc(applications.id))
-    .limit(page.limit + 1)
-    .all();
+    .limit(page.limit + 1);
+}
+
+export async function listApplications(db: Database, projectId: string, page: { limit: number; cursor?: string }) {
+  return applicationListQuery(db, projectId, page).all();
 }
 
 export async function updateApplication(db: Database, projectId: string, applicationId: string, changes: Partial<Application>) {
@@ -94,7 +111,7 @@ export async function findApplications(db: Database, projectId: string, idsOrUid
     const rows = await db
       .select()
       .from(applications)
-      .where(and(live(projectId), or(inArray(applications.id, part), inArray(applications.uid, part))))
+      .where(named(projectId, part))
       .all();
     for (const row of rows) {
       found.set(row.id, row);

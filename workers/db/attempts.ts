@@ -98,22 +98,28 @@ function matching(projectId: string, filter: AttemptFilter): SQL | undefined {
 }
 
 /** Attempt ids are time-ordered like every id, so the list pages by id. */
-export async function listAttempts(db: Database, projectId: string, filter: AttemptFilter, page: { limit: number; cursor?: string }) {
+export function attemptListQuery(db: Database, projectId: string, filter: AttemptFilter, page: { limit: number; cursor?: string }) {
   return db
     .select({ attempt: attempts, delivery: deliveries })
     .from(attempts)
     .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
     .where(and(matching(projectId, filter), page.cursor ? lt(attempts.id, page.cursor) : undefined))
     .orderBy(desc(attempts.id))
-    .limit(page.limit + 1)
-    .all();
+    .limit(page.limit + 1);
 }
 
-export async function findAttempt(db: Database, projectId: string, eventId: string, attemptId: string) {
+export async function listAttempts(db: Database, projectId: string, filter: AttemptFilter, page: { limit: number; cursor?: string }) {
+  return attemptListQuery(db, projectId, filter, page).all();
+}
+
+export function attemptQuery(db: Database, projectId: string, eventId: string, attemptId: string) {
   return db
     .select({ attempt: attempts, delivery: deliveries })
     .from(attempts)
     .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
-    .where(and(eq(attempts.projectId, projectId), eq(attempts.id, attemptId), eq(deliveries.eventId, eventId)))
-    .get();
+    .where(and(eq(attempts.projectId, projectId), eq(attempts.id, attemptId), eq(deliveries.eventId, eventId)));
+}
+
+export async function findAttempt(db: Database, projectId: string, eventId: string, attemptId: string) {
+  return attemptQuery(db, projectId, eventId, attemptId).get();
 }

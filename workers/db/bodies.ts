@@ -5,7 +5,7 @@
  */
 
 /** Event bodies up to this size stay in D1: most webhooks are smaller, and their attempts then read no R2. */
-export const INLINE_EVENT_BODY_BYTES = 1024;
+const INLINE_EVENT_BODY_BYTES = 1024;
 /** How much of a response body D1 keeps: enough to show in lists and to recognise an error page. */
 export const RESPONSE_EXCERPT_BYTES = 256;
 /** R2's bulk delete takes at most 1,000 keys. */

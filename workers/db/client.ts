@@ -18,10 +18,3 @@ export function database(env: Pick<Env, "DB">): Database {
   }
   return client;
 }
-
-/** D1 binds at most 100 parameters per statement; `IN (…)` lists are split into chunks under that. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}

@@ -36,19 +36,23 @@ function matching(projectId: string, filter: DeliveryFilter): SQL | undefined {
   );
 }
 
-export async function listDeliveries(db: Database, projectId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }) {
+export function deliveryListQuery(db: Database, projectId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }) {
   return db
     .select({ delivery: deliveries, endpointUrl: endpoints.url })
     .from(deliveries)
     .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
     .where(and(matching(projectId, filter), page.cursor ? lt(deliveries.id, page.cursor) : undefined))
     .orderBy(desc(deliveries.id))
-    .limit(page.limit + 1)
-    .all();
+    .limit(page.limit + 1);
 }
 
-export async function findDeliveryWithAttempts(db: Database, projectId: string, deliveryId: string) {
-  const [found, rows] = await db.batch([
+export async function listDeliveries(db: Database, projectId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }) {
+  return deliveryListQuery(db, projectId, filter, page).all();
+}
+
+/** One delivery (with its endpoint's URL and its event's body) and its attempts in order. */
+export function deliveryDetailQueries(db: Database, projectId: string, deliveryId: string) {
+  return [
     db
       .select({ delivery: deliveries, endpointUrl: endpoints.url, body: events.body })
       .from(deliveries)
@@ -60,7 +64,11 @@ export async function findDeliveryWithAttempts(db: Database, projectId: string, 
       .from(attempts)
       .where(and(eq(attempts.projectId, projectId), eq(attempts.deliveryId, deliveryId)))
       .orderBy(asc(attempts.attempt)),
-  ]);
+  ] as const;
+}
+
+export async function findDeliveryWithAttempts(db: Database, projectId: string, deliveryId: string) {
+  const [found, rows] = await db.batch(deliveryDetailQueries(db, projectId, deliveryId));
   return found[0] ? { ...found[0], attempts: rows } : undefined;
 }
 

@@ -48,12 +48,15 @@ export async function createEndpoint(db: Database, projectId: string, input: New
 }
 
 /** An application's endpoint by id or by its uid (uids are unique within the application). */
-export async function findApplicationEndpoint(db: Database, projectId: string, applicationId: string, idOrUid: string): Promise<Endpoint | undefined> {
+export function applicationEndpointQuery(db: Database, projectId: string, applicationId: string, idOrUid: string) {
   return db
     .select()
     .from(endpoints)
-    .where(and(live(projectId), eq(endpoints.role, "webhook"), eq(endpoints.applicationId, applicationId), or(eq(endpoints.id, idOrUid), eq(endpoints.uid, idOrUid))))
-    .get();
+    .where(and(live(projectId), eq(endpoints.role, "webhook"), eq(endpoints.applicationId, applicationId), or(eq(endpoints.id, idOrUid), eq(endpoints.uid, idOrUid))));
+}
+
+export async function findApplicationEndpoint(db: Database, projectId: string, applicationId: string, idOrUid: string): Promise<Endpoint | undefined> {
+  return applicationEndpointQuery(db, projectId, applicationId, idOrUid).get();
 }
 
 /** Replaces the signing secret; the active ones keep signing alongside until `now + graceMs`. */
@@ -62,13 +65,17 @@ export async function rotateEndpointSecret(db: Database, endpoint: Endpoint, sec
   return updateEndpoint(db, endpoint.projectId, endpoint.id, { secrets: [{ value: secret, createdAt: now, expiresAt: null }, ...previous] });
 }
 
+export function endpointQuery(db: Database, projectId: string, endpointId: string) {
+  return db.select().from(endpoints).where(and(live(projectId), eq(endpoints.id, endpointId)));
+}
+
 export async function findEndpoint(db: Database, projectId: string, endpointId: string): Promise<Endpoint | undefined> {
-  return db.select().from(endpoints).where(and(live(projectId), eq(endpoints.id, endpointId))).get();
+  return endpointQuery(db, projectId, endpointId).get();
 }
 
 /** The project's webhook endpoints; its meta endpoint is reached through the project settings. */
-export async function listEndpoints(db: Database, projectId: string, page: { limit: number; cursor?: string; applicationId?: string }) {
-  const rows = await db
+export function endpointListQuery(db: Database, projectId: string, page: { limit: number; cursor?: string; applicationId?: string }) {
+  return db
     .select()
     .from(endpoints)
     .where(
@@ -80,9 +87,11 @@ export async function listEndpoints(db: Database, projectId: string, page: { lim
       ),
     )
     .orderBy(desc(endpoints.id))
-    .limit(page.limit + 1)
-    .all();
-  return rows;
+    .limit(page.limit + 1);
+}
+
+export async function listEndpoints(db: Database, projectId: string, page: { limit: number; cursor?: string; applicationId?: string }) {
+  return endpointListQuery(db, projectId, page).all();
 }
 
 /** Every live endpoint of a project: the fan-out set at ingest. */

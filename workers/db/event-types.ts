@@ -9,8 +9,12 @@ export type EventTypeFields = Omit<EventTypeRow, "projectId" | "name" | "created
 
 const named = (projectId: string, name: string) => and(eq(eventTypes.projectId, projectId), eq(eventTypes.name, name));
 
+export function eventTypeQuery(db: Database, projectId: string, name: string) {
+  return db.select().from(eventTypes).where(named(projectId, name));
+}
+
 export async function findEventType(db: Database, projectId: string, name: string): Promise<EventTypeRow | undefined> {
-  return db.select().from(eventTypes).where(named(projectId, name)).get();
+  return eventTypeQuery(db, projectId, name).get();
 }
 
 /** Creates the type, or answers undefined when the project already has one of that name. */
@@ -39,12 +43,15 @@ export async function deleteEventType(db: Database, projectId: string, name: str
 }
 
 /** Names after `cursor`, alphabetical; archived types only when asked for. */
-export async function listEventTypes(db: Database, projectId: string, page: { limit: number; cursor?: string; includeArchived: boolean }) {
+export function eventTypeListQuery(db: Database, projectId: string, page: { limit: number; cursor?: string; includeArchived: boolean }) {
   return db
     .select()
     .from(eventTypes)
     .where(and(eq(eventTypes.projectId, projectId), page.includeArchived ? undefined : eq(eventTypes.archived, false), page.cursor ? gt(eventTypes.name, page.cursor) : undefined))
     .orderBy(asc(eventTypes.name))
-    .limit(page.limit + 1)
-    .all();
+    .limit(page.limit + 1);
+}
+
+export async function listEventTypes(db: Database, projectId: string, page: { limit: number; cursor?: string; includeArchived: boolean }) {
+  return eventTypeListQuery(db, projectId, page).all();
 }

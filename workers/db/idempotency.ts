@@ -7,7 +7,7 @@ import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "./client";
 import { idempotentResponses } from "./schema";
 
-export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 /** Longer than any request runs: after it, a claim without an answer belongs to a request that died. */
 const CLAIM_LAPSES_MS = 60_000;
 /** Expired rows deleted per claim: the table stays about one day's worth of keys, each write does bounded work. */

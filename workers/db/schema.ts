@@ -204,6 +204,8 @@ export const events = sqliteTable(
     index("events_project_id_event_type_id_idx").on(t.projectId, t.eventType, t.id),
     // An application's event list (and its portal's).
     index("events_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
+    // The event types an application has been sent (`/event-types?application=`), one index seek per type.
+    index("events_project_id_application_id_event_type_idx").on(t.projectId, t.applicationId, t.eventType),
     uniqueIndex("events_project_id_idempotency_key_unique_idx")
       .on(t.projectId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
@@ -263,6 +265,13 @@ export const deliveries = sqliteTable(
     index("deliveries_project_id_id_idx").on(t.projectId, t.id),
     index("deliveries_project_id_status_id_idx").on(t.projectId, t.status, t.id),
     index("deliveries_project_id_endpoint_id_id_idx").on(t.projectId, t.endpointId, t.id),
+    index("deliveries_project_id_event_type_id_idx").on(t.projectId, t.eventType, t.id),
+    // An event's deliveries (its detail, `/deliveries?eventId=`) and, covering, their counts per status in
+    // the event list: `status` is in it so the planner does not prefer a covering index by project alone.
+    index("deliveries_project_id_event_id_id_status_idx").on(t.projectId, t.eventId, t.id, t.status),
+    // The event list filtered by delivery status or endpoint walks deliveries in event order.
+    index("deliveries_project_id_status_event_id_idx").on(t.projectId, t.status, t.eventId),
+    index("deliveries_project_id_endpoint_id_event_id_idx").on(t.projectId, t.endpointId, t.eventId),
     // An application's delivery list (and its portal's).
     index("deliveries_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
     index("deliveries_event_id_idx").on(t.eventId),
@@ -325,6 +334,10 @@ export const attempts = sqliteTable(
   (t) => [
     // A delivery's timeline, oldest first; unique, so an attempt number is recorded once whoever sends it.
     uniqueIndex("attempts_delivery_id_attempt_unique_idx").on(t.deliveryId, t.attempt),
+    // A project's attempt list, newest first.
+    index("attempts_project_id_id_idx").on(t.projectId, t.id),
+    // `/stats`: the newest attempts since a time.
+    index("attempts_project_id_started_at_idx").on(t.projectId, t.startedAt),
   ],
 );
 export type Attempt = typeof attempts.$inferSelect;
@@ -368,6 +381,7 @@ export const alerts = sqliteTable(
     uniqueIndex("alerts_dedupe_key_unique_idx").on(t.dedupeKey),
     // The alert list, newest first.
     index("alerts_project_id_id_idx").on(t.projectId, t.id),
+    index("alerts_project_id_endpoint_id_id_idx").on(t.projectId, t.endpointId, t.id),
     // The outbox: pending alerts by due time.
     index("alerts_status_next_attempt_at_idx").on(t.status, t.nextAttemptAt),
   ],

@@ -13,7 +13,8 @@
  */
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { config } from "../config";
-import { chunk, database, type Database } from "../db/client";
+import { database, type Database } from "../db/client";
+import { chunk } from "../lib/chunk";
 import { deliveries, endpoints } from "../db/schema";
 import { enqueueDeliveries, sendHeartbeat } from "../queue/delivery-queue";
 

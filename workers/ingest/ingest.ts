@@ -35,7 +35,7 @@ export type IngestOptions = {
  * The exact bytes every attempt will send: `{"type","timestamp","data"}`. Given the payload's JSON, the
  * body is spliced from it (the same bytes `JSON.stringify` makes) rather than serialising the payload twice.
  */
-export function webhookBody(eventType: string, createdAt: Date, payload: unknown, payloadJson?: string, format: BodyFormat = "envelope"): string {
+function webhookBody(eventType: string, createdAt: Date, payload: unknown, payloadJson?: string, format: BodyFormat = "envelope"): string {
   if (format === "payload") return payloadJson ?? JSON.stringify(payload);
   if (payloadJson === undefined) return JSON.stringify({ type: eventType, timestamp: createdAt.toISOString(), data: payload });
   return `{"type":${JSON.stringify(eventType)},"timestamp":"${createdAt.toISOString()}","data":${payloadJson}}`;

@@ -10,7 +10,7 @@
  * from timers of its own, which also tells the runtime that the waiting request is not hung.
  */
 
-export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 export type Pending<T, R> = { input: T; weight: number; outcome?: Outcome<R> };
 

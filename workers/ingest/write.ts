@@ -26,7 +26,7 @@ export type WrittenEvent = {
   endpointIds: readonly string[] | null;
 };
 
-export type AcceptedEvent = Pick<Event, "id" | "eventType" | "createdAt">;
+type AcceptedEvent = Pick<Event, "id" | "eventType" | "createdAt">;
 
 export type WriteOutcome = {
   /** False when the idempotency key matched an earlier event, which is returned instead. */

@@ -20,7 +20,7 @@ export type PortalClaims = {
 };
 
 /** How long a session token lives before the portal renews it (it never outlives its link). */
-export const SESSION_TTL_MS = 3_600_000;
+const SESSION_TTL_MS = 3_600_000;
 
 export function sessionClaims(from: PortalClaims, now = Date.now()): PortalClaims {
   return { ...from, kind: "session", expiresAt: Math.min(now + SESSION_TTL_MS, from.renewableUntil) };

@@ -2,7 +2,7 @@
  * @module The delivery queue's message types and its producer. Messages carry ids only: D1 holds the truth,
  * and a lost message is re-sent by the sweeper (a delivery) or the cron's job restart (a job step).
  */
-import { chunk } from "../db/client";
+import { chunk } from "../lib/chunk";
 
 export type DeliveryMessage = { deliveryId: string };
 /**

@@ -2,10 +2,8 @@
  * @module Alerts: the endpoint-health emails Ferry wrote, whether they were sent, and why not.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt } from "drizzle-orm";
-import { database } from "../../db/client";
-import { ALERT_KINDS, ALERT_STATUSES, alerts } from "../../db/schema";
-import { projectIdOf } from "../auth";
+import { alertListQuery } from "../../db/alerts";
+import { ALERT_KINDS, ALERT_STATUSES } from "../../db/schema";
 import type { AppEnv } from "../env";
 import { ListQuery, errorResponses, iso, jsonResponse, listOf, pageOf, security } from "../openapi";
 
@@ -39,19 +37,7 @@ alertRoutes.openapi(
   }),
   async (c) => {
     const { limit, cursor, endpointId } = c.req.valid("query");
-    const rows = await database(c.env)
-      .select()
-      .from(alerts)
-      .where(
-        and(
-          eq(alerts.projectId, projectIdOf(c.get("principal"))),
-          endpointId ? eq(alerts.endpointId, endpointId) : undefined,
-          cursor ? lt(alerts.id, cursor) : undefined,
-        ),
-      )
-      .orderBy(desc(alerts.id))
-      .limit(limit + 1)
-      .all();
+    const rows = await alertListQuery(c.var.db, c.var.projectId, { limit, cursor, endpointId }).all();
     const { items, nextCursor } = pageOf(rows, limit, (row) => row.id);
     return c.json(
       {

@@ -3,12 +3,10 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { config } from "../../config";
-import { database } from "../../db/client";
 import { createApplication, deleteApplication, listApplications, newPortalKey, updateApplication } from "../../db/applications";
 import type { Application } from "../../db/schema";
 import { signPortalToken } from "../../portal/capability";
 import { enqueueJobStep } from "../../queue/delivery-queue";
-import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, notFound } from "../problem";
@@ -100,7 +98,7 @@ applicationRoutes.openapi(
   async (c) => {
     const input = c.req.valid("json");
     try {
-      const row = await createApplication(database(c.env), projectIdOf(c.get("principal")), {
+      const row = await createApplication(c.var.db, c.var.projectId, {
         name: input.name,
         uid: input.uid ?? null,
         metadata: input.metadata ?? {},
@@ -126,7 +124,7 @@ applicationRoutes.openapi(
   }),
   async (c) => {
     const page = c.req.valid("query");
-    const rows = await listApplications(database(c.env), projectIdOf(c.get("principal")), page);
+    const rows = await listApplications(c.var.db, c.var.projectId, page);
     const { items, nextCursor } = pageOf(rows, page.limit, (row) => row.id);
     return c.json({ data: items.map(applicationOut), nextCursor }, 200);
   },
@@ -142,7 +140,7 @@ applicationRoutes.openapi(
     request: { params: ApplicationParam },
     responses: { 200: jsonResponse(ApplicationOut, "Application"), ...errorResponses },
   }),
-  async (c) => c.json(applicationOut(await requireApplication(c.env, c.get("principal"), c.req.valid("param").id)), 200),
+  async (c) => c.json(applicationOut(await requireApplication(c, c.req.valid("param").id)), 200),
 );
 
 applicationRoutes.openapi(
@@ -157,9 +155,9 @@ applicationRoutes.openapi(
   }),
   async (c) => {
     const patch = c.req.valid("json");
-    const application = await requireApplication(c.env, c.get("principal"), c.req.valid("param").id);
+    const application = await requireApplication(c, c.req.valid("param").id);
     try {
-      const updated = await updateApplication(database(c.env), application.projectId, application.id, patch);
+      const updated = await updateApplication(c.var.db, application.projectId, application.id, patch);
       if (!updated) throw notFound("application");
       return c.json(applicationOut(updated), 200);
     } catch (error) {
@@ -180,8 +178,8 @@ applicationRoutes.openapi(
     responses: { 202: jsonResponse(z.object({ jobId: jobIdField }), "Deleted; its endpoints and their pending deliveries are being deleted"), ...errorResponses },
   }),
   async (c) => {
-    const application = await requireApplication(c.env, c.get("principal"), c.req.valid("param").id);
-    const job = await deleteApplication(database(c.env), application.projectId, application.id);
+    const application = await requireApplication(c, c.req.valid("param").id);
+    const job = await deleteApplication(c.var.db, application.projectId, application.id);
     if (!job) throw notFound("application");
     await enqueueJobStep(c.env, job.id);
     return c.json({ jobId: job.id }, 202);
@@ -214,7 +212,7 @@ applicationRoutes.openapi(
     responses: { 201: jsonResponse(PortalLinkOut, "Created"), ...errorResponses },
   }),
   async (c) => {
-    const application = await requireApplication(c.env, c.get("principal"), c.req.valid("param").id);
+    const application = await requireApplication(c, c.req.valid("param").id);
     const { url, expiresAt, readOnly } = await createPortalLink(c.env, application, c.req.valid("json") ?? {});
     return c.json({ url, expiresAt: expiresAt.toISOString(), readOnly }, 201);
   },
@@ -231,8 +229,8 @@ applicationRoutes.openapi(
     responses: { 204: { description: "Revoked" }, ...errorResponses },
   }),
   async (c) => {
-    const application = await requireApplication(c.env, c.get("principal"), c.req.valid("param").id);
-    await updateApplication(database(c.env), application.projectId, application.id, { portalKey: newPortalKey() });
+    const application = await requireApplication(c, c.req.valid("param").id);
+    await updateApplication(c.var.db, application.projectId, application.id, { portalKey: newPortalKey() });
     return c.body(null, 204);
   },
 );

@@ -2,14 +2,13 @@
  * @module Deliveries: the filtered log, one delivery with every attempt, single and bulk resend (a job).
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { sentAttempt, type SentAttempt } from "../../db/attempts";
 import { eventBody } from "../../db/bodies";
-import { database } from "../../db/client";
 import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, storedFilter, type DeliveryFilter } from "../../db/deliveries";
 import { insertJob, newJob } from "../../db/jobs";
 import { DELIVERY_STATUSES, type Delivery, type Job } from "../../db/schema";
 import { enqueueDeliveries, enqueueJobStep } from "../../queue/delivery-queue";
-import { projectIdOf, type Principal } from "../auth";
 import { applicationFilter, portalGrantOf, requireInScope } from "../scope";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, IdParam, ListQuery, TimeRangeQuery, errorResponses, iso, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
@@ -87,10 +86,10 @@ const DeliveryFilterQuery = z.object({
   ...TimeRangeQuery.shape,
 });
 
-async function toFilter(env: Env, principal: Principal, { application, ...query }: z.infer<typeof DeliveryFilterQuery>): Promise<DeliveryFilter> {
+async function toFilter(c: Context<AppEnv>, { application, ...query }: z.infer<typeof DeliveryFilterQuery>): Promise<DeliveryFilter> {
   return {
     ...query,
-    applicationId: await applicationFilter(env, principal, application),
+    applicationId: await applicationFilter(c, application),
     since: query.since ? new Date(query.since) : undefined,
     until: query.until ? new Date(query.until) : undefined,
   };
@@ -118,8 +117,7 @@ deliveryRoutes.openapi(
   }),
   async (c) => {
     const { limit, cursor, ...filter } = c.req.valid("query");
-    const principal = c.get("principal");
-    const rows = await listDeliveries(database(c.env), projectIdOf(principal), await toFilter(c.env, principal, filter), { limit, cursor });
+    const rows = await listDeliveries(c.var.db, c.var.projectId, await toFilter(c, filter), { limit, cursor });
     const { items, nextCursor } = pageOf(rows, limit, (row) => row.delivery.id);
     return c.json({ data: items.map((row) => deliveryOut(row.delivery, row.endpointUrl)), nextCursor }, 200);
   },
@@ -136,9 +134,9 @@ deliveryRoutes.openapi(
     responses: { 200: jsonResponse(DeliveryOut.extend({ attempts: z.array(AttemptOut) }), "Delivery"), ...errorResponses },
   }),
   async (c) => {
-    const found = await findDeliveryWithAttempts(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    const found = await findDeliveryWithAttempts(c.var.db, c.var.projectId, c.req.valid("param").id);
     if (!found) throw notFound("delivery");
-    requireInScope(c.get("principal"), found.delivery.applicationId, "delivery");
+    requireInScope(c, found.delivery.applicationId, "delivery");
     const [body, attempts] = await Promise.all([
       eventBody(c.env, { id: found.delivery.eventId, body: found.body }),
       Promise.all(found.attempts.map((row) => sentAttempt(c.env, row, found.delivery.eventId))),
@@ -159,13 +157,13 @@ deliveryRoutes.openapi(
   }),
   async (c) => {
     const principal = c.get("principal");
-    const projectId = projectIdOf(principal);
+    const projectId = c.var.projectId;
     const id = c.req.valid("param").id;
-    const db = database(c.env);
+    const db = c.var.db;
     const [queued] = await resetForResend(db, projectId, { ids: [id], applicationId: portalGrantOf(principal)?.applicationId });
     const found = await findDeliveryWithAttempts(db, projectId, id);
     if (!found) throw notFound("delivery");
-    requireInScope(principal, found.delivery.applicationId, "delivery");
+    requireInScope(c, found.delivery.applicationId, "delivery");
     if (!queued) {
       throw new Problem(
         "conflict",
@@ -200,10 +198,9 @@ deliveryRoutes.openapi(
   }),
   async (c) => {
     const { dryRun, ...query } = c.req.valid("json");
-    const principal = c.get("principal");
-    const projectId = projectIdOf(principal);
-    const filter = await toFilter(c.env, principal, query);
-    const count = await countResendable(database(c.env), projectId, { filter });
+    const projectId = c.var.projectId;
+    const filter = await toFilter(c, query);
+    const count = await countResendable(c.var.db, projectId, { filter });
     if (dryRun) return c.json({ count }, 200);
     const job = await startBulkResend(c.env, projectId, filter);
     return c.json({ count, jobId: job.id }, 202);

@@ -9,7 +9,6 @@ import { projectEndpoints } from "../../db/endpoints";
 import { deliveryCounts, eventTypes, findEventWithDeliveries, listEvents } from "../../db/events";
 import { DELIVERY_STATUSES } from "../../db/schema";
 import { ingestEvents, payloadOf, type EventInput, type IngestResult } from "../../ingest/ingest";
-import { projectIdOf } from "../auth";
 import type { AppEnv } from "../env";
 import { findApplications } from "../../db/applications";
 import { applicationFilter, requireInScope } from "../scope";
@@ -128,7 +127,7 @@ eventRoutes.openapi(
     },
   }),
   async (c) => {
-    const projectId = projectIdOf(c.get("principal"));
+    const projectId = c.var.projectId;
     const request = { ...c.req.valid("json") };
     request.idempotencyKey ??= c.req.valid("header")["idempotency-key"];
     const [input] = await checkEvents(c.env, projectId, [request], () => []);
@@ -148,7 +147,7 @@ eventRoutes.openapi(
     responses: { 202: jsonResponse(z.object({ events: z.array(EventAccepted) }), "Accepted"), ...errorResponses },
   }),
   async (c) => {
-    const projectId = projectIdOf(c.get("principal"));
+    const projectId = c.var.projectId;
     const requests = c.req.valid("json").events;
     const seen = new Map<string, number>();
     requests.forEach((input, i) => {
@@ -183,10 +182,9 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const { limit, cursor, since, until, application, ...filter } = c.req.valid("query");
-    const principal = c.get("principal");
-    const projectId = projectIdOf(principal);
-    const applicationId = await applicationFilter(c.env, principal, application);
-    const db = database(c.env);
+    const projectId = c.var.projectId;
+    const applicationId = await applicationFilter(c, application);
+    const db = c.var.db;
     const rows = await listEvents(db, projectId, { ...filter, applicationId, since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined }, { limit, cursor });
     const { items, nextCursor } = pageOf(rows, limit, (row) => row.id);
     const counts = await deliveryCounts(db, projectId, items.map((row) => row.id));
@@ -214,9 +212,8 @@ eventRoutes.openapi(
     responses: { 200: jsonResponse(z.object({ data: z.array(z.string()) }), "Event types"), ...errorResponses },
   }),
   async (c) => {
-    const principal = c.get("principal");
-    const applicationId = await applicationFilter(c.env, principal, c.req.valid("query").application);
-    return c.json({ data: await eventTypes(database(c.env), projectIdOf(principal), EVENT_TYPES_LIMIT, applicationId) }, 200);
+    const applicationId = await applicationFilter(c, c.req.valid("query").application);
+    return c.json({ data: await eventTypes(c.var.db, c.var.projectId, EVENT_TYPES_LIMIT, applicationId) }, 200);
   },
 );
 
@@ -231,9 +228,9 @@ eventRoutes.openapi(
     responses: { 200: jsonResponse(EventOut, "Event"), ...errorResponses },
   }),
   async (c) => {
-    const found = await findEventWithDeliveries(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    const found = await findEventWithDeliveries(c.var.db, c.var.projectId, c.req.valid("param").id);
     if (!found) throw notFound("event");
-    requireInScope(c.get("principal"), found.event.applicationId, "event");
+    requireInScope(c, found.event.applicationId, "event");
     const { event } = found;
     return c.json(
       {

@@ -103,7 +103,7 @@ portalSessionRoutes.openapi(
   }),
   async (c) => {
     const grant = requirePortal(c.get("principal"));
-    return c.json(await sessionInfo(database(c.env), grant.projectId, grant.applicationId, grant.readOnly), 200);
+    return c.json(await sessionInfo(c.var.db, grant.projectId, grant.applicationId, grant.readOnly), 200);
   },
 );
 
@@ -118,7 +118,7 @@ portalSessionRoutes.openapi(
   }),
   async (c) => {
     const token = c.req.header("authorization")!.replace(/^Bearer\s+/i, "");
-    const db = database(c.env);
+    const db = c.var.db;
     return c.json(await openSession(db, await verifiedPortalClaims(db, token, "session")), 201);
   },
 );

@@ -9,7 +9,7 @@ import { newId } from "../../db/ids";
 import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
 import { apiKeys, projects, type ApiKey, type PortalSettings, type Project } from "../../db/schema";
 import { checkEndpointUrl } from "../../outbound/url-guard";
-import { apiKeyAuth, forgetCachedKeys, generateApiKey, projectIdOf } from "../auth";
+import { apiKeyAuth, forgetCachedKeys, generateApiKey } from "../auth";
 import type { AppEnv } from "../env";
 import { IdParam, errorResponses, iso, jsonBody, jsonResponse, security } from "../openapi";
 import { invalidField, notFound } from "../problem";
@@ -49,7 +49,7 @@ const PortalSettingsPatch = z
 const NO_PORTAL_SETTINGS: PortalSettings = { brandName: null, logoUrl: null, primaryColor: null, allowedOrigins: [] };
 export const portalSettingsOf = (project: Project): PortalSettings => ({ ...NO_PORTAL_SETTINGS, ...project.portal });
 
-export const ProjectOut = z
+const ProjectOut = z
   .object({
     id: z.string(),
     name: z.string(),
@@ -171,8 +171,8 @@ currentProject.openapi(
     responses: { 200: jsonResponse(ProjectOut, "Project"), ...errorResponses },
   }),
   async (c) => {
-    const db = database(c.env);
-    const project = await findProject(db, projectIdOf(c.get("principal")));
+    const db = c.var.db;
+    const project = await findProject(db, c.var.projectId);
     if (!project) throw notFound("project");
     return c.json(projectOut(c.env, project, await metaEndpointUrlOf(db, project)), 200);
   },
@@ -190,8 +190,8 @@ currentProject.openapi(
   }),
   async (c) => {
     const patch = c.req.valid("json");
-    const projectId = projectIdOf(c.get("principal"));
-    const db = database(c.env);
+    const projectId = c.var.projectId;
+    const db = c.var.db;
     const project = await findProject(db, projectId);
     if (!project) throw notFound("project");
     const { metaEndpointUrl, portal, ...settings } = patch;
@@ -226,7 +226,7 @@ currentProject.openapi(
     const key = await generateApiKey();
     const row: ApiKey = {
       id: newId("apiKey"),
-      projectId: projectIdOf(c.get("principal")),
+      projectId: c.var.projectId,
       name: input.name ?? "api key",
       prefix: key.prefix,
       hashedKey: key.hashedKey,
@@ -234,7 +234,7 @@ currentProject.openapi(
       revokedAt: null,
       createdAt: new Date(),
     };
-    await database(c.env).insert(apiKeys).values(row);
+    await c.var.db.insert(apiKeys).values(row);
     return c.json({ ...apiKeyOut(row), apiKey: key.key }, 201);
   },
 );
@@ -249,7 +249,7 @@ currentProject.openapi(
     responses: { 200: jsonResponse(z.object({ data: z.array(ApiKeyOut) }), "API keys"), ...errorResponses },
   }),
   async (c) => {
-    const keys = await listApiKeys(database(c.env), projectIdOf(c.get("principal")));
+    const keys = await listApiKeys(c.var.db, c.var.projectId);
     return c.json({ data: keys.map(apiKeyOut) }, 200);
   },
 );
@@ -265,7 +265,7 @@ currentProject.openapi(
     responses: { 204: { description: "Revoked" }, ...errorResponses },
   }),
   async (c) => {
-    const revoked = await revokeApiKey(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    const revoked = await revokeApiKey(c.var.db, c.var.projectId, c.req.valid("param").id);
     forgetCachedKeys();
     if (!revoked) throw notFound("api key");
     return c.body(null, 204);

@@ -2,12 +2,8 @@
  * @module Project statistics for the dashboard overview: volumes, success rate, attempt latency over time.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import { PROJECT_DEFAULTS, retainedSince } from "../../config";
-import { database } from "../../db/client";
-import { idRange } from "../../db/events";
-import { attempts, deliveries, events, projects } from "../../db/schema";
-import { projectIdOf } from "../auth";
+import { statsQueries } from "../../db/stats";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, errorResponses, jsonResponse, security } from "../openapi";
 import { applicationFilter } from "../scope";
@@ -42,7 +38,7 @@ const StatsOut = z
   })
   .openapi("Stats");
 
-/** Attempts read per request at most; beyond it latency percentiles come from the newest ones. */
+/** Attempts read per request at most: beyond it the newest are counted and the oldest buckets left short. */
 const LATENCY_SAMPLE_LIMIT = 50_000;
 
 function percentile(sorted: number[], p: number): number | null {
@@ -63,37 +59,14 @@ statsRoutes.openapi(
     responses: { 200: jsonResponse(StatsOut, "Statistics"), ...errorResponses },
   }),
   async (c) => {
-    const principal = c.get("principal");
-    const projectId = projectIdOf(principal);
+    const projectId = c.var.projectId;
     const query = c.req.valid("query");
-    const applicationId = await applicationFilter(c.env, principal, query.application);
+    const applicationId = await applicationFilter(c, query.application);
     const until = new Date();
     const since = query.since ? new Date(query.since) : new Date(until.getTime() - 86_400_000);
     const bucketMs = query.bucketMinutes * 60_000;
-    const db = database(c.env);
-    const [project, eventCount, statusCounts, samples] = await db.batch([
-      db.select({ retentionDays: projects.retentionDays }).from(projects).where(eq(projects.id, projectId)),
-      db.select({ count: sql<number>`count(*)` }).from(events).where(and(eq(events.projectId, projectId), applicationId ? eq(events.applicationId, applicationId) : undefined, idRange(events.id, "event", since))),
-      db
-        .select({ status: deliveries.status, count: sql<number>`count(*)` })
-        .from(deliveries)
-        .where(and(eq(deliveries.projectId, projectId), applicationId ? eq(deliveries.applicationId, applicationId) : undefined, idRange(deliveries.id, "delivery", since)))
-        .groupBy(deliveries.status),
-      db
-        .select({ startedAt: attempts.startedAt, durationMs: attempts.durationMs, ok: sql<number>`json_extract(${attempts.response}, '$.status') between 200 and 299` })
-        .from(attempts)
-        .where(
-          and(
-            eq(attempts.projectId, projectId),
-            gte(attempts.startedAt, since),
-            // Attempts carry no application; an application's are those of its deliveries.
-            applicationId
-              ? inArray(attempts.deliveryId, db.select({ id: deliveries.id }).from(deliveries).where(and(eq(deliveries.projectId, projectId), eq(deliveries.applicationId, applicationId))))
-              : undefined,
-          ),
-        )
-        .limit(LATENCY_SAMPLE_LIMIT),
-    ]);
+    const db = c.var.db;
+    const [project, eventCount, statusCounts, samples] = await db.batch(statsQueries(db, projectId, since, LATENCY_SAMPLE_LIMIT, applicationId));
 
     const count = (status: string) => statusCounts.find((row) => row.status === status)?.count ?? 0;
     const buckets = new Map<number, { deliveries: number; succeeded: number; failed: number; durations: number[] }>();

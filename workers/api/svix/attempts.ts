@@ -7,7 +7,6 @@ import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
 import { findAttempt, listAttempts, sentAttempt, type AttemptFilter } from "../../db/attempts";
 import type { Event } from "../../db/schema";
-import { database } from "../../db/client";
 import { listDeliveries, resetForResend } from "../../db/deliveries";
 import { findEndpoint } from "../../db/endpoints";
 import { findEvents } from "../../db/events";
@@ -35,7 +34,7 @@ const AttemptListQuery = PageQuery.extend({
 async function attemptList(c: SvixContext, projectId: string, filter: AttemptFilter, query: z.infer<typeof AttemptListQuery>) {
   // Pending (1) and sending (3) describe deliveries, not finished attempts: no attempt has them.
   if (query.status === 1 || query.status === 3 || query.status === 4) return c.json(listResponse([], query.limit, () => "", () => null));
-  const db = database(c.env);
+  const db = c.var.db;
   const rows = await listAttempts(
     db,
     projectId,
@@ -73,7 +72,7 @@ svixAttempts.get("/app/:app_id/attempt/msg/:msg_id", async (c) => {
 svixAttempts.get("/app/:app_id/msg/:msg_id/attempt/:attempt_id", async (c) => {
   const application = await requireApp(c);
   const event = await requireMessageOf(c, application);
-  const found = await findAttempt(database(c.env), application.projectId, event.id, c.req.param("attempt_id"));
+  const found = await findAttempt(c.var.db, application.projectId, event.id, c.req.param("attempt_id"));
   if (!found) throw notFound("message attempt");
   return c.json(attemptOut(await sentAttempt(c.env, found.attempt, event.id), found.delivery));
 });
@@ -93,7 +92,7 @@ svixAttempts.get("/app/:app_id/endpoint/:endpoint_id/msg", async (c) => {
   const application = await requireApp(c);
   const endpoint = await requireEndpointOf(c, application);
   const query = readQuery(c, AttemptedMessagesQuery);
-  const db = database(c.env);
+  const db = c.var.db;
   const rows = await listDeliveries(
     db,
     application.projectId,
@@ -116,7 +115,7 @@ svixAttempts.get("/app/:app_id/msg/:msg_id/endpoint", async (c) => {
   const application = await requireApp(c);
   const event = await requireMessageOf(c, application);
   const query = readQuery(c, PageQuery);
-  const db = database(c.env);
+  const db = c.var.db;
   const rows = await listDeliveries(db, application.projectId, { eventId: event.id }, { limit: query.limit, cursor: query.iterator });
   const endpoints = await Promise.all(rows.slice(0, query.limit).map((row) => findEndpoint(db, application.projectId, row.delivery.endpointId)));
   const page = listResponse(rows, query.limit, (row) => row.delivery.id, (row, i) => (endpoints[i] ? messageEndpointOut(endpoints[i], row.delivery) : null));
@@ -128,7 +127,7 @@ svixAttempts.post("/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend", async
   const application = await requireApp(c);
   const event = await requireMessageOf(c, application);
   const endpoint = await requireEndpointOf(c, application);
-  const db = database(c.env);
+  const db = c.var.db;
   const [row] = await listDeliveries(db, application.projectId, { eventId: event.id, endpointId: endpoint.id }, { limit: 1 });
   if (!row) throw notFound("message attempt");
   const [queued] = await resetForResend(db, application.projectId, { ids: [row.delivery.id] });

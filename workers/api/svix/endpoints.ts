@@ -5,7 +5,6 @@
  */
 import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
-import { database } from "../../db/client";
 import { deliveryStatusCounts } from "../../db/deliveries";
 import { createEndpoint, deleteEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "../../db/endpoints";
 import type { Application, Endpoint } from "../../db/schema";
@@ -67,7 +66,7 @@ async function applyDisabled(env: Env, endpoint: Endpoint, disabled: boolean | u
 
 async function create(c: SvixContext, application: Application, input: EndpointInput): Promise<Endpoint> {
   const endpoint = await writing(input.uid, () =>
-    createEndpoint(database(c.env), application.projectId, {
+    createEndpoint(c.var.db, application.projectId, {
       applicationId: application.id,
       url: checkedUrl(c.env, input.url),
       uid: input.uid ?? null,
@@ -96,7 +95,7 @@ function changesOf(c: SvixContext, input: Partial<EndpointInput>): Partial<Endpo
 }
 
 async function update(c: SvixContext, endpoint: Endpoint, input: Partial<EndpointInput>): Promise<Endpoint> {
-  const db = database(c.env);
+  const db = c.var.db;
   let updated = await writing(input.uid, () => updateEndpoint(db, endpoint.projectId, endpoint.id, changesOf(c, input)));
   if (input.secret) updated = await rotateEndpointSecret(db, updated ?? endpoint, input.secret, ROTATION_GRACE_MS);
   return applyDisabled(c.env, updated ?? endpoint, input.disabled);
@@ -107,7 +106,7 @@ export const svixEndpoints = new Hono<AppEnv>();
 svixEndpoints.get("/app/:app_id/endpoint", async (c) => {
   const application = await requireApp(c);
   const page = readQuery(c, PageQuery);
-  const rows = await listEndpoints(database(c.env), application.projectId, { limit: page.limit, cursor: page.iterator, applicationId: application.id });
+  const rows = await listEndpoints(c.var.db, application.projectId, { limit: page.limit, cursor: page.iterator, applicationId: application.id });
   return c.json(listResponse(rows, page.limit, (row) => row.id, endpointOut));
 });
 
@@ -141,7 +140,7 @@ svixEndpoints.patch("/app/:app_id/endpoint/:endpoint_id", async (c) => {
 svixEndpoints.delete("/app/:app_id/endpoint/:endpoint_id", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   // Svix answers 204; the pending deliveries are failed by the same job as Ferry's own delete.
-  const job = await deleteEndpoint(database(c.env), endpoint.projectId, endpoint.id);
+  const job = await deleteEndpoint(c.var.db, endpoint.projectId, endpoint.id);
   if (job) await enqueueJobStep(c.env, job.id);
   return c.body(null, 204);
 });
@@ -154,7 +153,7 @@ svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/secret", async (c) => {
 svixEndpoints.post("/app/:app_id/endpoint/:endpoint_id/secret/rotate", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const { key } = await readBody(c, z.object({ key: Secret.nullish() }));
-  await rotateEndpointSecret(database(c.env), endpoint, key ?? generateSecret(), ROTATION_GRACE_MS);
+  await rotateEndpointSecret(c.var.db, endpoint, key ?? generateSecret(), ROTATION_GRACE_MS);
   return c.body(null, 204);
 });
 
@@ -171,7 +170,7 @@ svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/headers", async (c) => {
 svixEndpoints.put("/app/:app_id/endpoint/:endpoint_id/headers", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const { headers } = await readBody(c, z.object({ headers: endpointFields.headers }));
-  await updateEndpoint(database(c.env), endpoint.projectId, endpoint.id, { headers });
+  await updateEndpoint(c.var.db, endpoint.projectId, endpoint.id, { headers });
   return c.body(null, 204);
 });
 
@@ -183,7 +182,7 @@ svixEndpoints.patch("/app/:app_id/endpoint/:endpoint_id/headers", async (c) => {
   // The merged set is checked by the same rules as a full replacement.
   const checked = z.object({ headers: endpointFields.headers }).safeParse({ headers: merged });
   if (!checked.success) throw fromZod(checked.error, "body");
-  await updateEndpoint(database(c.env), endpoint.projectId, endpoint.id, { headers: checked.data.headers });
+  await updateEndpoint(c.var.db, endpoint.projectId, endpoint.id, { headers: checked.data.headers });
   return c.body(null, 204);
 });
 
@@ -192,7 +191,7 @@ const TimeRange = z.object({ since: QueryTime, until: QueryTime });
 svixEndpoints.get("/app/:app_id/endpoint/:endpoint_id/stats", async (c) => {
   const endpoint = await requireEndpointOf(c, await requireApp(c));
   const range = readQuery(c, TimeRange);
-  const counts = await deliveryStatusCounts(database(c.env), endpoint.projectId, { endpointId: endpoint.id, ...range });
+  const counts = await deliveryStatusCounts(c.var.db, endpoint.projectId, { endpointId: endpoint.id, ...range });
   return c.json({
     success: counts.succeeded ?? 0,
     pending: (counts.queued ?? 0) + (counts.retrying ?? 0) + (counts.paused ?? 0),

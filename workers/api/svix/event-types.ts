@@ -5,12 +5,10 @@
  */
 import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
-import { database } from "../../db/client";
 import { createEventType, deleteEventType, findEventType, listEventTypes, updateEventType, type EventTypeFields } from "../../db/event-types";
 import type { AppEnv } from "../env";
 import { conflict, notFound } from "./errors";
 import { eventTypeOut } from "./models";
-import { projectOf } from "./scope";
 import { PageQuery, QueryFlag, SvixName, listResponse, readBody, readQuery } from "./wire";
 
 const eventTypeFields = {
@@ -40,19 +38,19 @@ export const svixEventTypes = new Hono<AppEnv>();
 
 svixEventTypes.get("/event-type", async (c) => {
   const query = readQuery(c, PageQuery.extend({ include_archived: QueryFlag(false), with_content: QueryFlag(false) }));
-  const rows = await listEventTypes(database(c.env), projectOf(c), { limit: query.limit, cursor: query.iterator, includeArchived: query.include_archived });
+  const rows = await listEventTypes(c.var.db, c.var.projectId, { limit: query.limit, cursor: query.iterator, includeArchived: query.include_archived });
   return c.json(listResponse(rows, query.limit, (row) => row.name, (row) => eventTypeOut(row, query.with_content)));
 });
 
 svixEventTypes.post("/event-type", async (c) => {
   const input = await readBody(c, EventTypeIn);
-  const row = await createEventType(database(c.env), projectOf(c), input.name, fieldsOf(input));
+  const row = await createEventType(c.var.db, c.var.projectId, input.name, fieldsOf(input));
   if (!row) throw conflict(`An event type named "${input.name}" already exists`);
   return c.json(eventTypeOut(row), 201);
 });
 
 svixEventTypes.get("/event-type/:event_type_name", async (c) => {
-  const row = await findEventType(database(c.env), projectOf(c), c.req.param("event_type_name"));
+  const row = await findEventType(c.var.db, c.var.projectId, c.req.param("event_type_name"));
   if (!row) throw notFound("event type");
   return c.json(eventTypeOut(row));
 });
@@ -60,14 +58,14 @@ svixEventTypes.get("/event-type/:event_type_name", async (c) => {
 svixEventTypes.put("/event-type/:event_type_name", async (c) => {
   const name = c.req.param("event_type_name");
   const fields = fieldsOf(await readBody(c, EventTypeUpdate));
-  const db = database(c.env);
-  const updated = await updateEventType(db, projectOf(c), name, fields);
+  const db = c.var.db;
+  const updated = await updateEventType(db, c.var.projectId, name, fields);
   if (updated) return c.json(eventTypeOut(updated), 200);
   const parsedName = SvixName.safeParse(name);
   if (!parsedName.success) throw notFound("event type");
-  const created = await createEventType(db, projectOf(c), parsedName.data, fields);
+  const created = await createEventType(db, c.var.projectId, parsedName.data, fields);
   // Created by a concurrent request in between: this one's fields win, as if it came second.
-  return created ? c.json(eventTypeOut(created), 201) : c.json(eventTypeOut((await updateEventType(db, projectOf(c), name, fields))!), 200);
+  return created ? c.json(eventTypeOut(created), 201) : c.json(eventTypeOut((await updateEventType(db, c.var.projectId, name, fields))!), 200);
 });
 
 svixEventTypes.patch("/event-type/:event_type_name", async (c) => {
@@ -75,7 +73,7 @@ svixEventTypes.patch("/event-type/:event_type_name", async (c) => {
   const { featureFlag, ...rest } = input;
   const changes: Partial<EventTypeFields> = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
   if (featureFlag !== undefined && input.featureFlags === undefined) changes.featureFlags = featureFlag ? [featureFlag] : null;
-  const row = await updateEventType(database(c.env), projectOf(c), c.req.param("event_type_name"), changes);
+  const row = await updateEventType(c.var.db, c.var.projectId, c.req.param("event_type_name"), changes);
   if (!row) throw notFound("event type");
   return c.json(eventTypeOut(row));
 });
@@ -83,8 +81,8 @@ svixEventTypes.patch("/event-type/:event_type_name", async (c) => {
 svixEventTypes.delete("/event-type/:event_type_name", async (c) => {
   const { expunge } = readQuery(c, z.object({ expunge: QueryFlag(false) }));
   const name = c.req.param("event_type_name");
-  const db = database(c.env);
-  const done = expunge ? await deleteEventType(db, projectOf(c), name) : Boolean(await updateEventType(db, projectOf(c), name, { archived: true }));
+  const db = c.var.db;
+  const done = expunge ? await deleteEventType(db, c.var.projectId, name) : Boolean(await updateEventType(db, c.var.projectId, name, { archived: true }));
   if (!done) throw notFound("event type");
   return c.body(null, 204);
 });

@@ -4,11 +4,9 @@
  * creates twice. A retry that arrives while the first request still runs gets a 409.
  */
 import type { MiddlewareHandler } from "hono";
-import { database } from "../../db/client";
 import { claimIdempotencyKey, pruneExpired, releaseIdempotencyKey, storeIdempotentResponse } from "../../db/idempotency";
 import type { AppEnv } from "../env";
 import { SvixError, invalid } from "./errors";
-import { projectOf } from "./scope";
 
 const MAX_KEY_LENGTH = 256;
 
@@ -16,8 +14,8 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header("idempotency-key");
   if (!key || c.req.method !== "POST") return next();
   if (key.length > MAX_KEY_LENGTH) throw invalid(["header", "idempotency-key"], `at most ${MAX_KEY_LENGTH} characters`);
-  const db = database(c.env);
-  const projectId = projectOf(c);
+  const db = c.var.db;
+  const projectId = c.var.projectId;
   const url = new URL(c.req.url);
   const request = `${c.req.method} ${url.pathname}${url.search}`;
   const claim = await claimIdempotencyKey(db, projectId, key, request);

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { apiKeyAuth } from "../auth";
 import type { AppEnv } from "../env";
+import { projectScope } from "../project-scope";
 import { createPortalLink } from "../routes/applications";
 import { portalGrantOf } from "../scope";
 import { ApplicationIn, applicationOrCreate, svixApplications } from "./applications";
@@ -45,7 +46,7 @@ export function svixApi() {
       },
     }),
   );
-  api.use("*", apiKeyAuth({ scope: "project" }));
+  api.use("*", apiKeyAuth({ scope: "project" }), projectScope());
   api.use("*", async (c, next) => {
     // A customer's portal session works in the portal only; the Svix API takes a project's API key.
     if (portalGrantOf(c.get("principal"))) {

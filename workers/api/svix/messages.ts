@@ -6,7 +6,6 @@
 import { Hono } from "hono";
 import { z } from "@hono/zod-openapi";
 import { config } from "../../config";
-import { database } from "../../db/client";
 import { findApplicationEvent, findEvents, listEvents } from "../../db/events";
 import { findEventType } from "../../db/event-types";
 import type { Application, Endpoint } from "../../db/schema";
@@ -15,7 +14,7 @@ import type { AppEnv } from "../env";
 import { ApplicationIn, applicationOrCreate } from "./applications";
 import { SvixError, conflict, invalid, notFound } from "./errors";
 import { contentOf, messageOut } from "./models";
-import { projectOf, requireApp, requireEndpointOf, requireMessageOf } from "./scope";
+import { requireApp, requireEndpointOf, requireMessageOf } from "./scope";
 import { PageQuery, QueryFlag, QueryList, QueryTime, SvixName, listResponse, readBody, readQuery, type SvixContext } from "./wire";
 
 const Payload = z.record(z.string(), z.unknown());
@@ -45,7 +44,7 @@ async function send(c: SvixContext, application: Application, input: { eventType
   };
   const [result] = await ingestEvents(c.env, application.projectId, [message], { waitUntil: (p) => c.executionCtx.waitUntil(p) });
   if (!result.created) throw conflict(`A message with eventId "${input.eventId}" already exists`);
-  const event = await findApplicationEvent(database(c.env), application.projectId, application.id, result.event.id);
+  const event = await findApplicationEvent(c.var.db, application.projectId, application.id, result.event.id);
   if (!event) throw new Error(`event ${result.event.id} was accepted but cannot be read`);
   return event;
 }
@@ -73,7 +72,7 @@ const MessageListQuery = PageQuery.extend({
 svixMessages.get("/app/:app_id/msg", async (c) => {
   const application = await requireApp(c);
   const query = readQuery(c, MessageListQuery);
-  const db = database(c.env);
+  const db = c.var.db;
   const rows = await listEvents(
     db,
     application.projectId,
@@ -109,7 +108,7 @@ svixMessages.post("/app/:app_id/endpoint/:endpoint_id/send-example", async (c) =
   const application = await requireApp(c);
   const endpoint = await requireEndpointOf(c, application);
   const input = await readBody(c, z.object({ eventType: SvixName, exampleIndex: z.number().int().min(0).max(100).default(0) }));
-  const eventType = await findEventType(database(c.env), projectOf(c), input.eventType);
+  const eventType = await findEventType(c.var.db, c.var.projectId, input.eventType);
   if (!eventType) throw notFound("event type");
   const examples = Object.values(eventType.schemas ?? {}).flatMap((schema) => ((schema as { examples?: unknown[] })?.examples ?? []));
   if (examples.length > 0 && input.exampleIndex >= examples.length) throw invalid(["body", "exampleIndex"], `the event type has ${examples.length} examples`);

@@ -44,7 +44,7 @@ export const messageOut = (event: Event, body: string | undefined) => ({
   timestamp: event.createdAt.toISOString(),
 });
 
-export const attemptSucceeded = (attempt: SentAttempt) => attempt.response !== null && attempt.response.status >= 200 && attempt.response.status < 300;
+const attemptSucceeded = (attempt: SentAttempt) => attempt.response !== null && attempt.response.status >= 200 && attempt.response.status < 300;
 
 export const attemptOut = (attempt: SentAttempt, delivery: Delivery, msg?: ReturnType<typeof messageOut>) => ({
   id: attempt.id,

@@ -66,7 +66,7 @@ export function listResponse<R, T>(rows: R[], limit: number, keyOf: (row: R) => 
 }
 
 /** Svix's MessageStatus: 0 success, 1 pending, 2 fail, 3 sending (4 canceled is never used). */
-export const MESSAGE_STATUS = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+const MESSAGE_STATUS = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
 export type MessageStatusText = keyof typeof MESSAGE_STATUS;
 
 export function statusOfDelivery(status: DeliveryStatus): MessageStatusText {

@@ -2,12 +2,10 @@
  * @module Endpoints: create, list, read, change, delete.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { database } from "../../../db/client";
 import { createEndpoint, deleteEndpoint, listEndpoints, updateEndpoint } from "../../../db/endpoints";
 import { endpointHealth } from "../../../endpoint-health/client";
 import { enqueueJobStep } from "../../../queue/delivery-queue";
 import { generateSecret } from "../../../signing/standard-webhooks";
-import { projectIdOf } from "../../auth";
 import type { AppEnv } from "../../env";
 import { ApplicationQuery, IdParam, ListQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../../openapi";
 import { notFound } from "../../problem";
@@ -32,8 +30,8 @@ endpointCrud.openapi(
     const principal = c.get("principal");
     const secret = input.secret ?? generateSecret();
     const requested = portalGrantOf(principal)?.applicationId ?? input.applicationId;
-    const application = requested ? await requireApplication(c.env, principal, requested) : undefined;
-    const row = await createEndpoint(database(c.env), projectIdOf(principal), {
+    const application = requested ? await requireApplication(c, requested) : undefined;
+    const row = await createEndpoint(c.var.db, c.var.projectId, {
       ...input,
       applicationId: application?.id ?? null,
       url: checkedUrl(c.env, input.url),
@@ -56,9 +54,8 @@ endpointCrud.openapi(
   }),
   async (c) => {
     const { application, ...page } = c.req.valid("query");
-    const principal = c.get("principal");
-    const applicationId = await applicationFilter(c.env, principal, application);
-    const rows = await listEndpoints(database(c.env), projectIdOf(principal), { ...page, applicationId });
+    const applicationId = await applicationFilter(c, application);
+    const rows = await listEndpoints(c.var.db, c.var.projectId, { ...page, applicationId });
     const { items, nextCursor } = pageOf(rows, page.limit, (row) => row.id);
     const health = await Promise.all(items.map((row) => endpointHealth(c.env, row.id)));
     return c.json({ data: items.map((row, i) => endpointOut(row, health[i])), nextCursor }, 200);
@@ -95,7 +92,7 @@ endpointCrud.openapi(
     const patch = c.req.valid("json");
     await requireEndpoint(c, c.req.valid("param").id);
     const changes = { ...patch, ...(patch.url !== undefined ? { url: checkedUrl(c.env, patch.url) } : {}) };
-    const updated = await updateEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id, changes);
+    const updated = await updateEndpoint(c.var.db, c.var.projectId, c.req.valid("param").id, changes);
     if (!updated) throw notFound("endpoint");
     return c.json(endpointOut(updated), 200);
   },
@@ -113,7 +110,7 @@ endpointCrud.openapi(
   }),
   async (c) => {
     await requireEndpoint(c, c.req.valid("param").id);
-    const job = await deleteEndpoint(database(c.env), projectIdOf(c.get("principal")), c.req.valid("param").id);
+    const job = await deleteEndpoint(c.var.db, c.var.projectId, c.req.valid("param").id);
     if (!job) throw notFound("endpoint");
     await enqueueJobStep(c.env, job.id);
     return c.json({ jobId: job.id }, 202);

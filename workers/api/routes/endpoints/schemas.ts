@@ -2,14 +2,13 @@
  * @module Endpoint wire schemas and the helpers every endpoint route shares.
  */
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { config } from "../../../config";
-import { database } from "../../../db/client";
 import { findEndpoint } from "../../../db/endpoints";
 import type { Endpoint } from "../../../db/schema";
 import type { EndpointHealthSnapshot } from "../../../endpoint-health/client";
 import { checkEndpointUrl } from "../../../outbound/url-guard";
 import { isValidSecret } from "../../../signing/standard-webhooks";
-import { projectIdOf } from "../../auth";
 import type { AppEnv } from "../../env";
 import { iso } from "../../openapi";
 import { requireInScope } from "../../scope";
@@ -108,9 +107,9 @@ export function checkedUrl(env: Env, url: string): string {
 }
 
 /** The endpoint `id` of the calling project (and of a portal session's application), or a 404. */
-export async function requireEndpoint(c: { env: Env; get: (key: "principal") => AppEnv["Variables"]["principal"] }, id: string) {
-  const endpoint = await findEndpoint(database(c.env), projectIdOf(c.get("principal")), id);
+export async function requireEndpoint(c: Pick<Context<AppEnv>, "get" | "var">, id: string) {
+  const endpoint = await findEndpoint(c.var.db, c.var.projectId, id);
   if (!endpoint) throw notFound("endpoint");
-  requireInScope(c.get("principal"), endpoint.applicationId, "endpoint");
+  requireInScope(c, endpoint.applicationId, "endpoint");
   return endpoint;
 }

@@ -2,7 +2,6 @@
  * @module Endpoint signing secrets: read the current one, rotate with a grace period for the old one.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { database } from "../../../db/client";
 import { rotateEndpointSecret } from "../../../db/endpoints";
 import { generateSecret } from "../../../signing/standard-webhooks";
 import type { AppEnv } from "../../env";
@@ -43,7 +42,7 @@ endpointSecrets.openapi(
   async (c) => {
     const endpoint = await requireEndpoint(c, c.req.valid("param").id);
     const secret = generateSecret();
-    await rotateEndpointSecret(database(c.env), endpoint, secret, (c.req.valid("json")?.graceSeconds ?? 86_400) * 1000);
+    await rotateEndpointSecret(c.var.db, endpoint, secret, (c.req.valid("json")?.graceSeconds ?? 86_400) * 1000);
     return c.json({ secret }, 200);
   },
 );
