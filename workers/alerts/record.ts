@@ -25,7 +25,7 @@ export type HealthFacts = {
 };
 
 /** Deliveries paused by one statement: the disable's own batch, then each step of the rest. */
-export const PAUSE_CHUNK = 1_000;
+const PAUSE_CHUNK = 1_000;
 
 export type DisabledFacts = { endpoint: Endpoint; disabledAt: Date; reason: string; consecutiveFailures: number; waitingDeliveries: number };
 

@@ -3,7 +3,7 @@
  * sender's `uid` wherever one is expected; deleting one deletes its endpoints
  * in a job (workers/jobs/), a bounded chunk at a time.
  */
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { chunk } from "../lib/chunk";
 import type { Database } from "./client";
 import { newId } from "./ids";

@@ -13,7 +13,7 @@ import { deliver } from "./deliver";
  * lasts at most the longest timeout (30 s) plus the bookkeeping around it.
  */
 export const SLOW_LANE_CONCURRENCY = 10;
-export const SLOW_LANE_ROUND_MS = 40_000;
+const SLOW_LANE_ROUND_MS = 40_000;
 
 /** When the lane will have claimed a delivery with `ahead` deliveries before it: what its hand-off promises. */
 export function slowLanePickupBy(ahead: number, now: number): number {

@@ -82,7 +82,7 @@ export async function requeueLostDeliveries(env: Env, heartbeatSentAt: number, n
  * by then too — due and enqueued no later — or when its message went into a local queue that has since been
  * restarted. Anything else may still be waiting its turn.
  */
-export function lostFromQueue({ caughtUpTo, runtimeStartedAt, now }: { caughtUpTo: number; runtimeStartedAt: number | null; now: number }) {
+function lostFromQueue({ caughtUpTo, runtimeStartedAt, now }: { caughtUpTo: number; runtimeStartedAt: number | null; now: number }) {
   const readyBefore = (at: number) => and(lte(deliveries.nextAttemptAt, new Date(at)), or(isNull(deliveries.enqueuedAt), lte(deliveries.enqueuedAt, new Date(at))));
   return and(
     inArray(deliveries.status, ["queued", "retrying"]),

@@ -19,7 +19,7 @@ export const BASE_COOLDOWN_MS = 60_000;
 export const MAX_COOLDOWN_MS = 15 * 60_000;
 /** Longer than a send can take (30 s timeout + bookkeeping), so a lost probe frees the circuit again. */
 export const PROBE_LEASE_MS = 90_000;
-export const SLOW_SEND_MS = 5_000;
+const SLOW_SEND_MS = 5_000;
 
 export type CircuitState = "closed" | "open" | "half_open";
 
@@ -72,7 +72,7 @@ export type SendPermit =
   | { allow: false; reason: "rate_limited"; retryAt: number };
 
 /** A reserved slot is honoured this much before its time: queue delays are whole seconds. */
-export const SLOT_EARLY_TOLERANCE_MS = 1_000;
+const SLOT_EARLY_TOLERANCE_MS = 1_000;
 
 export function permitSend(
   state: HealthState,

@@ -9,7 +9,7 @@ export type DeliveryMessage = { deliveryId: string };
  * Sent by the sweeper through the delivery queue itself. It waits in the same backlog as every delivery
  * message, so when it arrives, every message that was ready well before it has had its turn.
  */
-export type QueueHeartbeat = { heartbeatSentAt: number };
+type QueueHeartbeat = { heartbeatSentAt: number };
 /** The next step of a bulk job (workers/jobs/); the job's row says what it is and where it stands. */
 export type JobMessage = { jobId: string };
 export type QueueMessage = DeliveryMessage | JobMessage | QueueHeartbeat;

@@ -20,7 +20,7 @@ const STATEMENT_ROWS = 2_000;
 /** Events looked at per step; their deliveries and attempts are then deleted in statements of STATEMENT_ROWS. */
 const EVENTS_PER_STEP = 500;
 /** Well inside a cron invocation's limits; what is left waits for the next minute. */
-export const RUN_BUDGET_MS = 10_000;
+const RUN_BUDGET_MS = 10_000;
 const FINISHED_ALERT_STATUSES = ["sent", "skipped", "failed", "unknown"] as const;
 
 export type RetentionResult = { events: number; deliveries: number; attempts: number; alerts: number; bodies: number; finished: boolean };

@@ -5,6 +5,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { sentAttempt, type SentAttempt } from "../../db/attempts";
 import { eventBody } from "../../db/bodies";
+import { database } from "../../db/client";
 import { countResendable, findDeliveryWithAttempts, listDeliveries, resetForResend, storedFilter, type DeliveryFilter } from "../../db/deliveries";
 import { insertJob, newJob } from "../../db/jobs";
 import { DELIVERY_STATUSES, type Delivery, type Job } from "../../db/schema";
