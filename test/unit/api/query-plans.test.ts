@@ -81,7 +81,7 @@ const reads: [string, Built | readonly Built[], string[]][] = [
   ["GET /deliveries?since=&until=", deliveryListQuery(db, P, { since, until }, page), ["deliveries_project_id_id_idx (project_id=? AND id>? AND id<?)"]],
   ["Svix GET /app/:app/endpoint/:ep/msg?status=", deliveryListQuery(db, P, { endpointId: EP, statuses: ["queued", "retrying", "paused"] }, page), ["deliveries_project_id_endpoint_id_id_idx"]],
   ["Svix GET /app/:app/endpoint/:ep/msg?event_types=", deliveryListQuery(db, P, { endpointId: EP, eventTypes: ["a"] }, page), ["deliveries_project_id_event_type_id_idx"]],
-  ["GET /deliveries/:id", deliveryDetailQueries(db, P, "dlv_plan"), ["deliveries_project_id_id_idx (project_id=? AND id=?)", "attempts_delivery_id_attempt_idx"]],
+  ["GET /deliveries/:id", deliveryDetailQueries(db, P, "dlv_plan"), ["deliveries_project_id_id_idx (project_id=? AND id=?)", "attempts_delivery_id_attempt_unique_idx"]],
   ["Svix GET /app/:app/attempt/endpoint/:ep", attemptListQuery(db, P, { applicationId: APP, endpointId: EP, succeeded: false, statusClass: 500 }, page), ["attempts_project_id_id_idx"]],
   ["Svix GET /app/:app/attempt/msg/:msg", attemptListQuery(db, P, { applicationId: APP, eventId: EVT, since, until }, page), ["attempts_project_id_id_idx"]],
   ["Svix GET /app/:app/msg/:msg/attempt/:id", attemptQuery(db, P, EVT, "atm_plan"), ["attempts_project_id_id_idx (project_id=? AND id=?)"]],
