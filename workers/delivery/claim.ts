@@ -8,7 +8,7 @@
  * deterministic failure ends with the schedule instead of sending again every lease. A claim that ends without
  * a send (a hold, a hand-off) gives the attempt back (`deliver.ts`).
  */
-import { and, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { deliveries, endpoints, events, projects, type Delivery, type Endpoint, type Project } from "../db/schema";
 
@@ -18,8 +18,23 @@ import { deliveries, endpoints, events, projects, type Delivery, type Endpoint, 
  * consumer's batch size is chosen for this (ARCHITECTURE.md, "Six connections").
  */
 export const LEASE_MS = 90_000;
-/** Queue delays have whole-second precision; a message may arrive a little before its time. */
-const EARLY_TOLERANCE_MS = 2_000;
+/**
+ * How early a message may claim: the Worker's clock only moves with I/O, so `now` can trail real time a
+ * little. A message that comes earlier than this (the local queue hands delayed messages out up to a second
+ * early) claims nothing and is sent again for the rest of the wait, so a receiver's `Retry-After` is kept.
+ */
+const EARLY_TOLERANCE_MS = 100;
+
+/** Of `deliveryIds`, those waiting for a time still ahead: their message came early and must be sent again. */
+export async function notYetDue(db: Database, deliveryIds: readonly string[], now: number): Promise<{ id: string; nextAttemptAt: Date }[]> {
+  if (deliveryIds.length === 0) return [];
+  const rows = await db
+    .select({ id: deliveries.id, nextAttemptAt: deliveries.nextAttemptAt })
+    .from(deliveries)
+    .where(and(inArray(deliveries.id, [...deliveryIds]), inArray(deliveries.status, ["queued", "retrying"]), gt(deliveries.nextAttemptAt, new Date(now + EARLY_TOLERANCE_MS)), isNull(deliveries.heldAt)))
+    .all();
+  return rows.filter((row): row is { id: string; nextAttemptAt: Date } => row.nextAttemptAt !== null);
+}
 
 export type ClaimedDelivery = { delivery: Delivery; endpoint: Endpoint; project: Project; body: string };
 

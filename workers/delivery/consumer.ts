@@ -6,25 +6,30 @@
  */
 import { config } from "../config";
 import { database, type Database } from "../db/client";
-import type { QueueMessage } from "../queue/delivery-queue";
+import { enqueueDeliveries, type QueueMessage } from "../queue/delivery-queue";
 import { ConnectionLimiter } from "../outbound/connection-limiter";
-import { claimDeliveries, type ClaimedDelivery } from "./claim";
+import { claimDeliveries, notYetDue, type ClaimedDelivery } from "./claim";
 import { deliver } from "./deliver";
 import { requeueLostDeliveries } from "./sweeper";
 
 export async function handleDeliveryBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const db = database(env);
   let claimed: ClaimedDelivery[];
+  let early: { id: string; nextAttemptAt: Date }[];
   try {
     const ids = [...new Set(batch.messages.map((message) => (message.body as { deliveryId?: unknown } | null)?.deliveryId).filter((id): id is string => typeof id === "string"))];
-    claimed = await claimDeliveries(db, ids, Date.now());
+    const now = Date.now();
+    claimed = await claimDeliveries(db, ids, now);
+    const claimedIds = new Set(claimed.map((item) => item.delivery.id));
+    early = await notYetDue(db, ids.filter((id) => !claimedIds.has(id)), now);
   } catch (error) {
     console.error(JSON.stringify({ msg: "claim failed; retrying the batch", size: batch.messages.length, error: String(error) }));
     batch.retryAll({ delaySeconds: 5 });
     return;
   }
-  // Unclaimed ids were duplicates, not yet due, or already done: their messages have nothing left to do.
+  // Unclaimed ids were duplicates or already done, or came early and are sent again for the rest of their wait.
   batch.ackAll();
+  for (const { id, nextAttemptAt } of early) await enqueueDeliveries(env, [id], (nextAttemptAt.getTime() - Date.now()) / 1000);
   // One set of connections for the whole invocation: the platform's limit is per invocation.
   const connections = new ConnectionLimiter();
   const heartbeats = batch.messages.map((message) => (message.body as { heartbeatSentAt?: unknown } | null)?.heartbeatSentAt).filter((at): at is number => typeof at === "number");

@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/index";
 import type { DeliveryMessage } from "../../../workers/queue/delivery-queue";
 import { deliveryRow, eventually, fakeReceivers, seedDelivery, sleep } from "../helpers";
@@ -40,6 +40,28 @@ const acked = (result: QueueResult, count: number) =>
   result.ackAll || result.explicitAcks.length === count ? result.retryMessages.length === 0 && !result.retryBatch.retry : false;
 
 describe("the delivery consumer", { timeout: 15_000 }, () => {
+  it("a message that comes before its delivery's time sends nothing and is sent again for the rest of the wait", async () => {
+    receivers.on("https://early.example.com/", () => new Response("ok"));
+    const due = Date.now() + 3_000;
+    const { delivery } = await seedDelivery({ url: "https://early.example.com/hook", delivery: { status: "retrying", attemptCount: 1, scheduleStep: 1, nextAttemptAt: new Date(due) } });
+    const sent: { body: unknown; delaySeconds?: number }[] = [];
+    const queue = env.DELIVERY_QUEUE;
+    const spy = vi.spyOn(queue, "sendBatch").mockImplementation(async (messages, options) => {
+      for (const message of messages) sent.push({ body: message.body, delaySeconds: options?.delaySeconds });
+      return undefined as never;
+    });
+    try {
+      const result = await consume([{ deliveryId: delivery.id }]);
+      expect(acked(result, 1)).toBe(true);
+      expect(receivers.requests("https://early.example.com/")).toHaveLength(0);
+      expect(await deliveryRow(delivery.id)).toMatchObject({ status: "retrying", attemptCount: 1 });
+      // A Retry-After of 3 s is kept: the message comes back when the wait is over, not a second early.
+      expect(sent).toEqual([{ body: { deliveryId: delivery.id }, delaySeconds: 3 }]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("a batch carrying the same delivery twice sends it exactly once and acks both messages", async () => {
     receivers.on("https://dup.example.com/", () => new Response("ok"));
     const { delivery } = await seedDelivery({ url: "https://dup.example.com/hook" });
