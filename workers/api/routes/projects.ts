@@ -197,8 +197,7 @@ adminProjects.openapi(
 
 adminProjects.openapi(
   createRoute({ ...projectDelete, path: "/{id}", operationId: "v1.project.admin-delete", summary: "Delete a project and everything in it", request: { params: IdParam, body: jsonBody(ProjectDeleteIn) } }),
-  async (c) =>
-  c.json(await startProjectDelete(c.env, c.req.valid("param").id, c.req.valid("json").confirm), 202),
+  async (c) => c.json(await startProjectDelete(c.env, c.req.valid("param").id, c.req.valid("json").confirm), 202),
 );
 
 export const currentProject = new OpenAPIHono<AppEnv>();
@@ -255,8 +254,7 @@ currentProject.openapi(
 
 currentProject.openapi(
   createRoute({ ...projectDelete, path: "/project", operationId: "v1.project.delete", summary: "Delete the calling project and everything in it", request: { body: jsonBody(ProjectDeleteIn) } }),
-  async (c) =>
-  c.json(await startProjectDelete(c.env, c.var.projectId, c.req.valid("json").confirm), 202),
+  async (c) => c.json(await startProjectDelete(c.env, c.var.projectId, c.req.valid("json").confirm), 202),
 );
 
 currentProject.openapi(
