@@ -16,6 +16,12 @@ import { Problem } from "./problem";
 export type Principal = { kind: "admin" } | { kind: "project"; projectId: string; viaAdmin: boolean; portal?: PortalGrant };
 export type AuthVariables = { principal: Principal };
 
+/**
+ * While a deleted project's delete job runs, the admin may still follow it at GET /jobs/{id}; every other
+ * route answers 404 for it. Once the job ends, the job goes with the project's last row.
+ */
+const readableAfterDelete = (method: string, path: string) => method === "GET" && /^\/api\/v1\/jobs\/[^/]+$/.test(path);
+
 /** Admins act on one project by naming it in this header. */
 const PROJECT_HEADER = "ferry-project";
 const KEY_PREFIX = "ferry_sk_";
@@ -66,8 +72,8 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
     if (isAdmin) {
       const projectId = c.req.header(PROJECT_HEADER);
       if (!projectId) throw new Problem("malformed-request", `Admins name the project in the \`${PROJECT_HEADER}\` header.`);
-      const project = await database(c.env).select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)).get();
-      if (!project) throw new Problem("not-found", "project not found");
+      const project = await database(c.env).select({ deletedAt: projects.deletedAt }).from(projects).where(eq(projects.id, projectId)).get();
+      if (!project || (project.deletedAt && !readableAfterDelete(c.req.method, c.req.path))) throw new Problem("not-found", "project not found");
       c.set("principal", { kind: "project", projectId, viaAdmin: true });
       return next();
     }
@@ -89,7 +95,8 @@ type LiveKey = { id: string; projectId: string; lastUsedAt: Date | null };
 
 /**
  * Keys seen in the last 30 s, by hash: most requests then authenticate without a D1 read. A revocation is
- * seen at once by the isolate that made it (it empties this cache) and within 30 s by the others.
+ * seen at once by the isolate that made it (it empties this cache) and within 30 s by the others; so is a
+ * project delete.
  */
 const keyCache = new Map<string, { key: LiveKey; until: number }>();
 const KEY_CACHE_MS = 30_000;
@@ -103,9 +110,11 @@ async function findLiveKey(db: Database, token: string): Promise<LiveKey | undef
   const hashedKey = await sha256Hex(token);
   const cached = keyCache.get(hashedKey);
   if (cached && cached.until > Date.now()) return cached.key;
+  // A deleted project's keys are dead at once: the project row is read with the key (one primary-key lookup).
   const key = await db
     .select({ id: apiKeys.id, projectId: apiKeys.projectId, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
+    .innerJoin(projects, and(eq(projects.id, apiKeys.projectId), isNull(projects.deletedAt)))
     .where(and(eq(apiKeys.hashedKey, hashedKey), isNull(apiKeys.revokedAt)))
     .get();
   if (key) {

@@ -5,6 +5,7 @@
  */
 import type { Database } from "../db/client";
 import { findApplication } from "../db/applications";
+import { findProject } from "../db/projects";
 import { readPortalClaims, verifyPortalToken, type PortalClaims } from "../portal/capability";
 import { Problem } from "./problem";
 
@@ -46,13 +47,15 @@ export function checkPortalRoute(grant: PortalGrant, method: string, path: strin
 }
 
 /**
- * The verified claims of a portal token, or a 401. The application is read on every call (no cache), so a
- * revocation, which replaces its `portalKey`, takes effect on the very next request.
+ * The verified claims of a portal token, or a 401. The application and its project are read on every call
+ * (no cache), so a revocation, which replaces its `portalKey`, or a project delete takes effect on the very
+ * next request.
  */
 export async function verifiedPortalClaims(db: Database, token: string, kind: PortalClaims["kind"]): Promise<PortalClaims> {
   const claims = readPortalClaims(token, kind);
-  const application = claims ? await findApplication(db, claims.projectId, claims.applicationId) : undefined;
-  const valid = application && application.id === claims!.applicationId && (await verifyPortalToken(token, claims!, application.portalKey));
+  // A deleted project's sessions end with it: its applications stay until its delete job reaches them.
+  const [application, project] = claims ? await Promise.all([findApplication(db, claims.projectId, claims.applicationId), findProject(db, claims.projectId)]) : [];
+  const valid = application && project && application.id === claims!.applicationId && (await verifyPortalToken(token, claims!, application.portalKey));
   if (!valid) throw new Problem("unauthorized", "This portal link has expired or was revoked. Ask for a new link.");
   return claims!;
 }

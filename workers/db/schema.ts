@@ -47,6 +47,11 @@ export const projects = sqliteTable("projects", {
   retentionCursor: text("retention_cursor"),
   /** How the customer portal looks and which sites may frame it; null = Ferry's defaults, framed by nobody. */
   portal: text("portal", { mode: "json" }).$type<PortalSettings | null>(),
+  /**
+   * Set by a project delete: its keys, portal sessions and deliveries stop at once, and its `project.delete`
+   * job then deletes its rows in bounded steps, this one last.
+   */
+  deletedAt: integer("deleted_at", { mode: "timestamp_ms" }),
   createdAt,
   updatedAt,
 });
@@ -460,7 +465,7 @@ export type JobParams = {
     until?: number;
   };
 };
-export const JOB_KINDS = ["endpoint.enable", "endpoint.pause", "endpoint.delete", "application.delete", "deliveries.resend"] as const;
+export const JOB_KINDS = ["endpoint.enable", "endpoint.pause", "endpoint.delete", "application.delete", "deliveries.resend", "project.delete"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ["running", "succeeded", "cancelled"] as const;
 
@@ -480,7 +485,10 @@ export const jobs = sqliteTable(
     kind: text("kind", { enum: JOB_KINDS }).notNull(),
     params: text("params", { mode: "json" }).$type<JobParams>().notNull(),
     status: text("status", { enum: JOB_STATUSES }).notNull(),
-    /** Where the next step resumes (a delivery id, for kinds that walk an id range); null = from the start. */
+    /**
+     * Where the next step resumes (a delivery id, for kinds that walk an id range; the table it is emptying,
+     * for a project delete); null = from the start.
+     */
     cursor: text("cursor"),
     /** Rows changed so far. */
     processed: integer("processed").notNull().default(0),
@@ -493,6 +501,8 @@ export const jobs = sqliteTable(
   (t) => [
     // The cron: running jobs nobody has touched for a while.
     index("jobs_status_updated_at_idx").on(t.status, t.updatedAt),
+    // A project delete deletes the project's other jobs in chunks.
+    index("jobs_project_id_id_idx").on(t.projectId, t.id),
   ],
 );
 export type Job = typeof jobs.$inferSelect;

@@ -49,6 +49,8 @@ export async function deliver(db: Database, env: Env, item: ClaimedDelivery, opt
   const waiting = attemptsBefore > 0 ? "retrying" : "queued";
 
   if (endpoint.deletedAt) return void (await release({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null }));
+  // Its delete job is deleting the delivery; until then nothing more is sent.
+  if (project.deletedAt) return void (await release({ status: "failed", lastError: "project deleted", nextAttemptAt: null }));
   if (endpoint.status === "disabled") return void (await release({ status: "paused" }));
   if (stepsBefore > schedule.length) {
     // The schedule's last attempt was claimed and sent, but its result was never recorded: nothing more is sent.

@@ -2,7 +2,7 @@
  * @module Operational webhooks: Ferry's own events (endpoint.disabled, endpoint.enabled, delivery.failed)
  * sent to the project's meta endpoint through the ordinary ingest and delivery path, signed like any other.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { database } from "../db/client";
 import { projects, type Endpoint } from "../db/schema";
 import { ingestEvents } from "./ingest";
@@ -14,7 +14,12 @@ export type MetaEventType = "endpoint.disabled" | "endpoint.enabled" | "delivery
  * meta endpoint itself: its own failures would otherwise feed back into it.
  */
 export async function emitMetaEvent(env: Env, subject: Pick<Endpoint, "id" | "projectId">, type: MetaEventType, idempotencyKey: string, data: unknown): Promise<void> {
-  const project = await database(env).select({ metaEndpointId: projects.metaEndpointId }).from(projects).where(eq(projects.id, subject.projectId)).get();
+  // Nothing about a deleted project: its delete job is removing its events.
+  const project = await database(env)
+    .select({ metaEndpointId: projects.metaEndpointId })
+    .from(projects)
+    .where(and(eq(projects.id, subject.projectId), isNull(projects.deletedAt)))
+    .get();
   if (!project?.metaEndpointId || project.metaEndpointId === subject.id) return;
   await ingestEvents(env, subject.projectId, [{ eventType: type, payload: data, idempotencyKey: `ferry:${idempotencyKey}`, endpointIds: [project.metaEndpointId] }]);
 }

@@ -12,6 +12,7 @@ import { CHUNK_ROWS, failPendingChunk, pausePendingChunk, requeuePausedChunk } f
 import type { StepOutcome } from "../db/jobs";
 import { endpoints, type Job, type JobKind } from "../db/schema";
 import { enqueueDeliveries } from "../queue/delivery-queue";
+import { projectDeleteStep } from "./project-delete";
 import { eq } from "drizzle-orm";
 
 type Step = (env: Env, db: Database, job: Job, now: Date) => Promise<StepOutcome>;
@@ -63,4 +64,5 @@ export const STEPS: Record<JobKind, Step> = {
     await enqueueDeliveries(env, ids);
     return cursor === null ? done(ids.length) : more(ids.length, cursor);
   },
+  "project.delete": (env, db, job) => projectDeleteStep(env, db, job),
 };

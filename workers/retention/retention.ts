@@ -7,7 +7,7 @@
  * run stops at its time budget; the project's `retentionCursor` lets the next run resume after the last event
  * looked at.
  */
-import { and, asc, eq, exists, gt, inArray, lt, not, sql } from "drizzle-orm";
+import { and, asc, eq, exists, gt, inArray, isNull, lt, not, sql } from "drizzle-orm";
 import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { retentionMs } from "../config";
 import { byteLength, deleteBodies, eventBodyObject, eventBodyRefPrefix, responseBodyKey } from "../db/bodies";
@@ -30,7 +30,13 @@ export async function applyRetention(env: Env, options: { now?: number; budgetMs
   const deadline = Date.now() + (options.budgetMs ?? RUN_BUDGET_MS);
   const db = database(env);
   const result: RetentionResult = { events: 0, deliveries: 0, attempts: 0, alerts: 0, bodies: 0, finished: false };
-  const all = await db.select({ id: projects.id, retentionDays: projects.retentionDays, cursor: projects.retentionCursor }).from(projects).orderBy(asc(projects.id)).all();
+  // A deleted project's rows are its delete job's to remove.
+  const all = await db
+    .select({ id: projects.id, retentionDays: projects.retentionDays, cursor: projects.retentionCursor })
+    .from(projects)
+    .where(isNull(projects.deletedAt))
+    .orderBy(asc(projects.id))
+    .all();
   for (const project of all) {
     const horizon = now - retentionMs(env, project);
     result.alerts += await deleteFinishedAlerts(db, project.id, horizon, deadline);
@@ -104,7 +110,7 @@ async function deleteOldEvents(env: Env, db: Database, projectId: string, horizo
 }
 
 /** The R2 objects these deleted events' bodies were in that no remaining event still points into. */
-async function unreferencedBodyObjects(db: Database, projectId: string, bodies: string[]): Promise<string[]> {
+export async function unreferencedBodyObjects(db: Database, projectId: string, bodies: string[]): Promise<string[]> {
   const objects = new Map<string, { key: string; idsFrom: string; idsTo: string; prefix: string }>();
   for (const body of bodies) {
     const object = eventBodyObject(body);
@@ -133,7 +139,8 @@ const hasPendingDelivery = (db: Database, eventId: SQLiteColumn) =>
       .where(and(eq(sibling.eventId, eventId), inArray(sibling.status, PENDING_DELIVERY_STATUSES))),
   );
 
-const hasBodyInR2 = (response: StoredResponse | null) => !!response && "excerpt" in response && byteLength(response.excerpt) < response.bodyBytes;
+/** Whether an attempt's whole response body is in R2 (at `responseBodyKey(attempt id)`), not just its excerpt. */
+export const hasBodyInR2 = (response: StoredResponse | null) => !!response && "excerpt" in response && byteLength(response.excerpt) < response.bodyBytes;
 
 /** Alert emails that are done with (sent, skipped or given up on) and older than the project's horizon. */
 async function deleteFinishedAlerts(db: Database, projectId: string, horizon: number, deadline: number): Promise<number> {

@@ -12,6 +12,7 @@ beforeAll(async () => {
 const PROJECT_ROUTES = [
   ["GET", "/api/v1/project"],
   ["PATCH", "/api/v1/project"],
+  ["DELETE", "/api/v1/project"],
   ["GET", "/api/v1/api-keys"],
   ["POST", "/api/v1/api-keys"],
   ["GET", "/api/v1/endpoints"],

@@ -1,7 +1,8 @@
 /**
  * @module Bulk jobs: the progress of work a request started and left running in bounded steps (enabling,
- * disabling or deleting an endpoint, deleting an application, a bulk resend). Project-scoped: another
- * project's job id answers 404.
+ * disabling or deleting an endpoint, deleting an application or a project, a bulk resend). Project-scoped:
+ * another project's job id answers 404. A project delete's job is readable by the admin while it runs and
+ * goes with the project's last row.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { database } from "../../db/client";
@@ -20,7 +21,7 @@ const JobOut = z
     id: z.string(),
     kind: z.enum(JOB_KINDS),
     status: z.enum(JOB_STATUSES).openapi({ description: "`cancelled`: a later change to the same endpoint took over (e.g. disabled again while enabling)" }),
-    processed: z.number().int().openapi({ description: "Deliveries changed so far (re-queued, paused, failed or resent)" }),
+    processed: z.number().int().openapi({ description: "Deliveries changed so far (re-queued, paused, failed or resent); for `project.delete`, rows deleted" }),
     steps: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -1,18 +1,21 @@
 /**
- * @module Projects (admin) and the calling project's own settings and API keys.
+ * @module Projects (admin) and the calling project's own settings and API keys. Deleting a project (its own
+ * key, or the admin by id) ends its keys and portal sessions at once and leaves its rows to a job.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, isNull } from "drizzle-orm";
 import { PROJECT_DEFAULTS, config, retainedSince, retentionMs, retrySchedule } from "../../config";
 import { database } from "../../db/client";
 import { newId } from "../../db/ids";
-import { createProjectWithKey, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
+import { createProjectWithKey, deleteProject, findProject, listApiKeys, metaEndpointUrlOf, revokeApiKey, setMetaEndpoint } from "../../db/projects";
 import { apiKeys, projects, type ApiKey, type PortalSettings, type Project } from "../../db/schema";
 import { checkEndpointUrl } from "../../outbound/url-guard";
+import { enqueueJobStep } from "../../queue/delivery-queue";
 import { apiKeyAuth, forgetCachedKeys, generateApiKey } from "../auth";
 import type { AppEnv } from "../env";
 import { IdParam, errorResponses, iso, jsonBody, jsonResponse, security } from "../openapi";
 import { invalidField, notFound } from "../problem";
+import { jobIdField } from "./jobs";
 
 const Emails = z.array(z.email()).max(20);
 
@@ -86,6 +89,39 @@ const ProjectPatch = z
   .partial()
   .openapi("ProjectPatch");
 
+/** Naming the project again in the body: a delete is never one stray request (a replayed URL, a fuzzer) away. */
+const ProjectDeleteIn = z
+  .strictObject({ confirm: z.string().max(64).openapi({ description: "The id of the project being deleted" }) })
+  .openapi("ProjectDeleteIn");
+
+const ProjectDeleted = z
+  .object({
+    jobId: jobIdField.openapi({
+      description:
+        "The `project.delete` job deleting its rows in bounded steps; the admin follows it at GET /jobs/{id} (with `ferry-project`). It answers 404 once done: the job is the project's last row.",
+    }),
+  })
+  .openapi("ProjectDeleted");
+
+/** What both delete routes (the project's own and the admin's) document. */
+const projectDelete = {
+  method: "delete",
+  description:
+    "At once: its API keys and portal sessions stop working, every route answers 401 or 404 for it, and nothing more is sent to its endpoints. Then a job deletes its attempts, deliveries, events (and their stored bodies), alerts, endpoints, applications, event types, API keys and idempotent responses, and finally the project.",
+  security,
+  responses: { 202: jsonResponse(ProjectDeleted, "Deleted; its rows are being deleted"), ...errorResponses },
+} as const;
+
+async function startProjectDelete(env: Env, projectId: string, confirm: string) {
+  if (confirm !== projectId) throw invalidField("confirm", "must be the id of the project being deleted");
+  const job = await deleteProject(database(env), projectId);
+  if (!job) throw notFound("project");
+  // This isolate's cached keys of the project die with it now; other isolates' within the cache's 30 s.
+  forgetCachedKeys();
+  await enqueueJobStep(env, job.id);
+  return { jobId: job.id };
+}
+
 const ApiKeyOut = z
   .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
   .openapi("ApiKey");
@@ -137,7 +173,7 @@ adminProjects.openapi(
     const key = await generateApiKey();
     const project = await createProjectWithKey(
       database(c.env),
-      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null, retentionCursor: null, portal: null },
+      { name: input.name, alertEmails: input.alertEmails ?? [], retrySchedule: null, ...PROJECT_DEFAULTS, metaEndpointId: null, retentionCursor: null, portal: null, deletedAt: null },
       key,
     );
     return c.json({ ...projectOut(c.env, project), apiKey: key.key }, 201);
@@ -154,9 +190,14 @@ adminProjects.openapi(
     responses: { 200: jsonResponse(z.object({ data: z.array(ProjectOut) }), "Projects"), ...errorResponses },
   }),
   async (c) => {
-    const rows = await database(c.env).select().from(projects).orderBy(desc(projects.id)).all();
+    const rows = await database(c.env).select().from(projects).where(isNull(projects.deletedAt)).orderBy(desc(projects.id)).all();
     return c.json({ data: rows.map((row) => projectOut(c.env, row)) }, 200);
   },
+);
+
+adminProjects.openapi(
+  createRoute({ ...projectDelete, path: "/{id}", operationId: "v1.project.admin-delete", summary: "Delete a project and everything in it", request: { params: IdParam, body: jsonBody(ProjectDeleteIn) } }),
+  async (c) => c.json(await startProjectDelete(c.env, c.req.valid("param").id, c.req.valid("json").confirm), 202),
 );
 
 export const currentProject = new OpenAPIHono<AppEnv>();
@@ -209,6 +250,11 @@ currentProject.openapi(
     const [updated] = await db.update(projects).set(changes).where(eq(projects.id, projectId)).returning();
     return c.json(projectOut(c.env, updated, await metaEndpointUrlOf(db, updated)), 200);
   },
+);
+
+currentProject.openapi(
+  createRoute({ ...projectDelete, path: "/project", operationId: "v1.project.delete", summary: "Delete the calling project and everything in it", request: { body: jsonBody(ProjectDeleteIn) } }),
+  async (c) => c.json(await startProjectDelete(c.env, c.var.projectId, c.req.valid("json").confirm), 202),
 );
 
 currentProject.openapi(
