@@ -10,6 +10,7 @@ import { deliveries, endpoints, jobs, type DeliveryStatus, type Job } from "../.
 import { STALLED_AFTER_MS, runJobStep } from "../../../workers/jobs/runner";
 import { sweepDueDeliveries } from "../../../workers/delivery/sweeper";
 import worker from "../../../workers/index";
+import { recordingEnv } from "./recording-env";
 import { client, createEndpoint, createProject, env, eventually, fakeReceivers, seedDelivery, sendEvent } from "../helpers";
 
 /** Adds `count` deliveries of the seeded event to the endpoint, straight into D1, ids in insertion order. */
@@ -29,27 +30,6 @@ async function statusCounts(endpointId: string): Promise<Partial<Record<Delivery
 }
 
 const jobRow = async (id: string) => (await database(env).select().from(jobs).where(eq(jobs.id, id)).get())!;
-
-/**
- * The worker's env with a queue that only records what is sent, and a D1 that records every statement:
- * each test then works the job's steps itself, one message at a time, and counts what each step ran.
- */
-function recordingEnv() {
-  const sent: unknown[] = [];
-  const statements: string[] = [];
-  const queue = {
-    send: async (body: unknown) => void sent.push(body),
-    sendBatch: async (messages: { body: unknown }[]) => void sent.push(...messages.map((m) => m.body)),
-  } as unknown as Queue;
-  const db = new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "prepare") return (query: string) => (statements.push(query), target.prepare(query));
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { env: { ...env, DB: db, DELIVERY_QUEUE: queue } as Env, sent, statements };
-}
 
 /** Works the job message by message, as the consumer would; returns the statements each step ran. */
 async function workJob(recording: ReturnType<typeof recordingEnv>, job: Pick<Job, "id">) {

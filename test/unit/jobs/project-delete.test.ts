@@ -11,6 +11,7 @@ import { PROJECT_DELETE_ROWS, PROJECT_TABLES, deleteProject } from "../../../wor
 import { jobs } from "../../../workers/db/schema";
 import { STALLED_AFTER_MS, runJobStep } from "../../../workers/jobs/runner";
 import worker from "../../../workers/index";
+import { recordingEnv } from "./recording-env";
 import { ADMIN_TOKEN, api, client, createEndpoint, createProject, deliveryRow, env, eventually, fakeReceivers, runConsumer, seedDelivery, sendEvent } from "../helpers";
 
 let receivers: ReturnType<typeof fakeReceivers>;
@@ -19,24 +20,6 @@ beforeEach(() => {
   receivers.on("https://", () => new Response("ok"));
 });
 afterEach(() => receivers.restore());
-
-/** The worker's env with a queue that only records what is sent and a D1 that records every statement. */
-function recordingEnv() {
-  const sent: unknown[] = [];
-  const statements: string[] = [];
-  const queue = {
-    send: async (body: unknown) => void sent.push(body),
-    sendBatch: async (messages: { body: unknown }[]) => void sent.push(...messages.map((m) => m.body)),
-  } as unknown as Queue;
-  const db = new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "prepare") return (query: string) => (statements.push(query), target.prepare(query));
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { env: { ...env, DB: db, DELIVERY_QUEUE: queue } as Env, sent, statements };
-}
 
 /** Works the job message by message, as the consumer would; returns the statements each step ran. */
 async function workJob(recording: ReturnType<typeof recordingEnv>, jobId: string) {
