@@ -1,6 +1,6 @@
 /**
  * @module The endpoint health Durable Object: one per endpoint (`idFromName(endpointId)`), asked by the
- * delivery path before every send and told the outcome after it. It is the composition root of what an
+ * delivery path once per endpoint per batch before it claims, and told the batch's outcomes after its sends. It is the composition root of what an
  * endpoint's health sets in motion, and owns only the order of things: the decisions are the pure policy
  * (`endpoint-health/policy.ts`), what it remembers is `endpoint-health/storage.ts`, and the work it starts
  * from its alarm belongs to the folders that do it — releasing held deliveries and the slow lane
@@ -16,7 +16,7 @@ import { pauseRemainingDeliveries, recordCircuitOpened, recordDisabled } from ".
 import { database } from "./db/client";
 import { RELEASE_CHUNK, releaseHeldDeliveries } from "./delivery/holds";
 import { SLOW_LANE_CONCURRENCY, sendSlowLaneRound, slowLanePickupBy } from "./delivery/slow-lane";
-import type { EndpointHealthSnapshot, SendAnswer, SendRequest } from "./endpoint-health/client";
+import type { AdmitRequest, EndpointHealthSnapshot, SendAnswer } from "./endpoint-health/client";
 import { applyOutcome, holdWork, permitSend, resetHealth, type HealthPolicy, type HealthState, type Outcome } from "./endpoint-health/policy";
 import { HealthStorage, type DisableIntent } from "./endpoint-health/storage";
 import { emitMetaEvent } from "./ingest/meta-events";
@@ -40,47 +40,63 @@ export class EndpointHealth extends DurableObject<Env> {
     ({ state: this.state, endpointId: this.endpointId, pendingDisable: this.pendingDisable } = this.store.load());
   }
 
-  async beforeSend({ endpointId, deliveryId, rateLimitPerSecond, inSlowLane = false }: SendRequest): Promise<SendAnswer> {
+  /**
+   * One answer per delivery of `deliveryIds`, in order: the batch asks once per endpoint, before it claims.
+   * A delivery refused by the rate limit is given a slot of its own; one handed to the slow lane is in it
+   * when this returns.
+   */
+  async admit({ endpointId, deliveryIds, rateLimitPerSecond, inSlowLane = false }: AdmitRequest): Promise<SendAnswer[]> {
     const now = Date.now();
-    const reservedSlot = this.store.reservedSlot(deliveryId);
-    const { state, permit } = permitSend(this.state, { now, rateLimitPerSecond, inSlowLane, reservedSlot });
-    const changed = state !== this.state || this.endpointId !== endpointId;
-    this.state = state;
+    const before = this.state;
+    const changedEndpoint = this.endpointId !== endpointId;
     this.endpointId = endpointId;
-    if (changed) this.save();
-
-    if (!permit.allow && permit.reason === "rate_limited") {
-      if (permit.retryAt !== reservedSlot) this.store.reserveSlot(deliveryId, permit.retryAt, now);
-      return permit;
-    }
-    const handOff = permit.allow && permit.slow && !inSlowLane;
-    if (reservedSlot !== null && !handOff) this.store.forgetSlot(deliveryId);
-    if (!permit.allow) {
-      await this.alarmBy(this.holdAlarmAt(now));
-      return permit;
-    }
-    if (handOff) return { allow: true, probe: false, slow: true, pickupBy: slowLanePickupBy(this.store.slowLaneLength(), now) };
-    return permit;
+    let held = false;
+    let handedOff = false;
+    const answers = deliveryIds.map((deliveryId): SendAnswer => {
+      const reservedSlot = this.store.reservedSlot(deliveryId);
+      const { state, permit } = permitSend(this.state, { now, rateLimitPerSecond, inSlowLane, reservedSlot });
+      this.state = state;
+      if (!permit.allow && permit.reason === "rate_limited") {
+        if (permit.retryAt !== reservedSlot) this.store.reserveSlot(deliveryId, permit.retryAt, now);
+        return permit;
+      }
+      const handOff = permit.allow && permit.slow && !inSlowLane;
+      if (reservedSlot !== null && !handOff) this.store.forgetSlot(deliveryId);
+      if (!permit.allow) held = true;
+      if (!handOff) return permit;
+      handedOff = true;
+      const pickupBy = slowLanePickupBy(this.store.slowLaneLength(), now);
+      this.store.enterSlowLane(deliveryId);
+      return { allow: true, probe: false, slow: true, pickupBy };
+    });
+    if (this.state !== before || changedEndpoint) this.save();
+    if (held) await this.alarmBy(this.holdAlarmAt(now));
+    if (handedOff) await this.alarmBy(now);
+    return answers;
   }
 
-  async recordOutcome(endpointId: string, outcome: Outcome, policy: HealthPolicy): Promise<EndpointHealthSnapshot> {
-    const { state, effects } = applyOutcome(this.state, outcome, policy);
-    this.state = state;
+  /** The outcomes of a batch's sends to this endpoint, in the order they finished. */
+  async recordOutcomes(endpointId: string, outcomes: readonly Outcome[], policy: HealthPolicy): Promise<EndpointHealthSnapshot> {
+    const wasClosed = this.state.circuit === "closed";
+    let opened = false;
+    let closed = false;
+    let disableReason: string | null = null;
+    for (const outcome of outcomes) {
+      const { state, effects } = applyOutcome(this.state, outcome, policy);
+      this.state = state;
+      opened ||= effects.circuitOpened;
+      closed ||= effects.circuitClosed;
+      disableReason ??= effects.disableReason;
+    }
     this.endpointId = endpointId;
-    if (effects.disableReason && !this.pendingDisable) this.pendingDisable = { reason: effects.disableReason, at: Date.now() };
+    if (disableReason && !this.pendingDisable) this.pendingDisable = { reason: disableReason, at: Date.now() };
     this.save();
-    if (effects.disableReason) {
+    if (disableReason) {
       await this.alarmBy(Date.now() + RETRY_ALARM_MS);
       await this.disable();
-    } else if (effects.circuitOpened) await this.warnCircuitOpened();
-    if (effects.circuitClosed && state.heldSince !== null) await this.alarmBy(Date.now());
+    } else if (opened && this.state.circuit !== "closed") await this.warnCircuitOpened();
+    if ((closed || !wasClosed) && this.state.circuit === "closed" && this.state.heldSince !== null) await this.alarmBy(Date.now());
     return this.snapshot();
-  }
-
-  /** Takes a delivery into the slow lane; the alarm sends it through the ordinary delivery path. */
-  async sendInSlowLane(deliveryId: string): Promise<void> {
-    this.store.enterSlowLane(deliveryId);
-    await this.alarmBy(Date.now());
   }
 
   async reset(): Promise<void> {

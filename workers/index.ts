@@ -4,6 +4,7 @@
 import { createApp } from "./api/app";
 import { processAlerts } from "./alerts/outbox";
 import { handleDeliveryBatch } from "./delivery/consumer";
+import { sendFirstAttempts } from "./delivery/fast-path";
 import { sweepDueDeliveries } from "./delivery/sweeper";
 import { restartStalledJobs, runJobSteps } from "./jobs/runner";
 import { isJobMessage, type QueueMessage } from "./queue/delivery-queue";
@@ -11,7 +12,7 @@ import { applyRetention } from "./retention/retention";
 
 export { EndpointHealth } from "./endpoint-health-object";
 
-const app = createApp();
+const app = createApp({ sendFirstAttempts });
 
 export default {
   fetch: app.fetch,

@@ -8,6 +8,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { apiKeyAuth } from "./auth";
 import type { AppEnv } from "./env";
+import type { SendFirstAttempts } from "../ingest/dispatch";
 import { projectScope } from "./project-scope";
 import { Problem, fromZodError, handleError, problemResponse } from "./problem";
 import { deliveryRoutes } from "./routes/deliveries";
@@ -25,7 +26,8 @@ import { VERSION } from "../version";
 /** A whole request; a single event's payload has its own, smaller limit (MAX_PAYLOAD_BYTES). */
 const REQUEST_BODY_LIMIT = 8 * 1024 * 1024;
 
-export function createApp() {
+/** `sendFirstAttempts`: the delivery path's fast path, from the Worker's entry (the API does not import delivery). */
+export function createApp({ sendFirstAttempts }: { sendFirstAttempts?: SendFirstAttempts } = {}) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw fromZodError(result.error, result.target);
@@ -33,7 +35,10 @@ export function createApp() {
   });
   app.onError(handleError);
   app.notFound((c) => problemResponse(c, new Problem("not-found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
-  app.use("*", requestId(), secureHeaders());
+  app.use("*", requestId(), secureHeaders(), async (c, next) => {
+    c.set("sendFirstAttempts", sendFirstAttempts);
+    await next();
+  });
 
   // POST too: readiness probes use it, because a dev proxy retries GETs and can hide a worker that is not ready.
   app.on(["GET", "POST"], "/healthz", async (c) => {

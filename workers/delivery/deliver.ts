@@ -1,25 +1,28 @@
 /**
- * @module The one delivery path shared by first sends, retries and resends: ask the endpoint's health DO,
- * attempt, record the attempt and the delivery's next state in one D1 batch, schedule, report the outcome.
- * Only the holder of the claim's lease gets past a write: a stale sender records and reports nothing.
+ * @module The one delivery path, shared by first sends (from ingest's fast path or the queue), retries,
+ * resends and the slow lane, for a batch of deliveries at once:
+ * 1. read what the batch names (one statement);
+ * 2. settle what must not be sent, and ask each endpoint's health DO once for all of its deliveries;
+ * 3. claim what may go in one statement, and write what was refused or held back, in the same round trip;
+ * 4. send through the invocation's connections; attempts and states are recorded together as sends finish
+ *    (recorder.ts), each write conditional on the lease, so a stale sender records and reports nothing;
+ * 5. tell each endpoint's DO the outcomes of its sends, once.
+ * It throws only before anything is claimed (the caller may try the batch again); past the claim, whatever
+ * fails is logged and nothing is lost: D1 says what is due and the sweeper acts on it.
  */
-import { and, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { retrySchedule } from "../config";
-import { storedAttempt, type SentAttempt } from "../db/attempts";
 import { eventBody } from "../db/bodies";
-import type { Database } from "../db/client";
-import { attempts, deliveries, type Attempt, type Delivery } from "../db/schema";
+import { database } from "../db/client";
+import type { Endpoint } from "../db/schema";
 import { healthStub, type SendAnswer } from "../endpoint-health/client";
-import { emitMetaEvent } from "../ingest/meta-events";
-import type { ConnectionLimiter } from "../outbound/connection-limiter";
-import { MAX_QUEUE_DELAY_SECONDS, enqueueDeliveries } from "../queue/delivery-queue";
+import { WEBHOOK_CONNECTIONS, type ConnectionLimiter } from "../outbound/connection-limiter";
+import { enqueueDeliveriesAt } from "../queue/delivery-queue";
 import { attemptDelivery } from "./attempt";
-import type { ClaimedDelivery } from "./claim";
+import { applyClaims, readBatch, type ClaimedDelivery, type DueDelivery } from "./claim";
 import { MAX_HOLD_MS } from "./holds";
+import { AttemptRecorder, announceFailed, type FailedAnnouncement } from "./recorder";
 import { nextRetry } from "./schedule";
-
-const RESPONSE_EXCERPT_CHARS = 500;
+import { changeStatement, changedIds, claimStatement, claimsOf, leaseMsFor, type DeliveryChange } from "./writes";
 
 export type DeliverOptions = {
   allowPrivateNetwork: boolean;
@@ -27,151 +30,161 @@ export type DeliverOptions = {
   connections: ConnectionLimiter;
   /** True when the endpoint DO's slow lane is sending, rather than the queue consumer. */
   inSlowLane?: boolean;
+  /**
+   * Deliveries to endpoints whose timeout is longer are put on the queue instead of being sent here: ingest's
+   * fast path must be done within the time a request may keep working after its answer.
+   */
+  maxTimeoutMs?: number;
 };
 
 /** The longest wait after the endpoint's health DO could not be asked: an outage of it is brief. */
 export const HEALTH_UNAVAILABLE_MAX_WAIT_MS = 60_000;
 
-export async function deliver(db: Database, env: Env, item: ClaimedDelivery, options: DeliverOptions): Promise<void> {
-  const { delivery, endpoint, project } = item;
-  // Every write below is conditional on still holding this claim's lease, and a sender whose write matched
-  // nothing has lost it: it stops there, leaving the queue, the DO and meta events to the holder.
-  const owned = and(eq(deliveries.id, delivery.id), eq(deliveries.status, "sending"), eq(deliveries.leaseUntil, delivery.leaseUntil!));
-  /** Ends the claim without a send, giving back the attempt and the step it counted; true while the lease was held. */
-  const release = async (changes: SQLiteUpdateSetSource<typeof deliveries>) => {
-    const set: SQLiteUpdateSetSource<typeof deliveries> = { leaseUntil: null, updatedAt: new Date(), attemptCount: sql`${deliveries.attemptCount} - 1`, scheduleStep: sql`${deliveries.scheduleStep} - 1`, ...changes };
-    return (await db.update(deliveries).set(set).where(owned).returning({ id: deliveries.id })).length > 0;
-  };
-  const schedule = retrySchedule(env, project.retrySchedule);
-  /** Before this claim counted its attempt (claim.ts). */
-  const attemptsBefore = delivery.attemptCount - 1;
-  const stepsBefore = delivery.scheduleStep - 1;
-  const waiting = attemptsBefore > 0 ? "retrying" : "queued";
+/** A change made without a claim, and what follows once D1 says it was made. */
+type Unclaimed = { change: DeliveryChange; enqueueAt?: number; announce?: FailedAnnouncement };
 
-  if (endpoint.deletedAt) return void (await release({ status: "failed", lastError: "endpoint deleted", nextAttemptAt: null }));
-  // Its delete job is deleting the delivery; until then nothing more is sent.
-  if (project.deletedAt) return void (await release({ status: "failed", lastError: "project deleted", nextAttemptAt: null }));
-  if (endpoint.status === "disabled") return void (await release({ status: "paused" }));
-  if (stepsBefore > schedule.length) {
-    // The schedule's last attempt was claimed and sent, but its result was never recorded: nothing more is sent.
-    // Claims past the end (this one, and any whose release D1 also refused) counted attempts never made.
-    const unsent = delivery.scheduleStep - (schedule.length + 1);
-    const lastError = "failed: the last attempt of the schedule was made but its result could not be recorded";
-    const settled = await release({ status: "failed", nextAttemptAt: null, lastError, attemptCount: sql`${deliveries.attemptCount} - ${unsent}`, scheduleStep: schedule.length + 1 });
-    if (settled) await announceFailed(env, item, { attempts: delivery.attemptCount - unsent, lastStatusCode: delivery.lastStatusCode, lastError });
-    return;
+export async function deliverBatch(env: Env, deliveryIds: readonly string[], options: DeliverOptions): Promise<void> {
+  const db = database(env);
+  const now = Date.now();
+  const { due, early } = await readBatch(db, deliveryIds, now);
+  const messages = early.map(({ id, nextAttemptAt }) => ({ deliveryId: id, at: nextAttemptAt.getTime() }));
+
+  const unclaimed: Unclaimed[] = [];
+  const permitted: DueDelivery[] = [];
+  await Promise.all(
+    [...groupByEndpoint(due)].map(async ([endpoint, items]) => {
+      const asking: DueDelivery[] = [];
+      for (const item of items) {
+        const settled = settleUnsent(env, item, now);
+        if (settled) unclaimed.push(settled);
+        else if (options.maxTimeoutMs !== undefined && endpoint.timeoutMs > options.maxTimeoutMs) messages.push({ deliveryId: item.delivery.id, at: now });
+        else asking.push(item);
+      }
+      if (asking.length === 0) return;
+      let answers: SendAnswer[];
+      try {
+        answers = await healthStub(env, endpoint.id).admit({
+          endpointId: endpoint.id,
+          deliveryIds: asking.map((item) => item.delivery.id),
+          rateLimitPerSecond: endpoint.rateLimitPerSecond,
+          inSlowLane: options.inSlowLane,
+        });
+      } catch (error) {
+        console.error(JSON.stringify({ msg: "endpoint health unavailable; deliveries held", endpointId: endpoint.id, count: asking.length, error: String(error) }));
+        for (const item of asking) unclaimed.push(healthUnavailable(env, item, error, now));
+        return;
+      }
+      asking.forEach((item, i) => {
+        const answer = answers[i];
+        if (answer.allow && !("pickupBy" in answer)) permitted.push(item);
+        else unclaimed.push(heldBack(item, answer, now));
+      });
+    }),
+  );
+
+  // The claim and the refusals in one round trip; each refusal applies only to the row as read.
+  const leaseMs = leaseMsFor(permitted.length, WEBHOOK_CONNECTIONS);
+  const statements = [
+    ...(permitted.length > 0 ? [claimStatement(env.DB, permitted.map((item) => item.delivery.id), now, leaseMs)] : []),
+    ...(unclaimed.length > 0 ? [changeStatement(env.DB, unclaimed.map((step) => step.change), now)] : []),
+  ];
+  const results = statements.length > 0 ? await env.DB.batch(statements) : [];
+  const claimed = permitted.length > 0 ? applyClaims(permitted, claimsOf(results[0]), now) : [];
+  const changed = unclaimed.length > 0 ? changedIds(results[results.length - 1]) : new Set<string>();
+  const announcements: FailedAnnouncement[] = [];
+  for (const step of unclaimed) {
+    if (!changed.has(step.change.id)) continue;
+    if (step.enqueueAt !== undefined) messages.push({ deliveryId: step.change.id, at: step.enqueueAt });
+    if (step.announce) announcements.push(step.announce);
   }
+  await enqueueDeliveriesAt(env, messages);
 
-  const health = healthStub(env, endpoint.id);
-  let permit: SendAnswer;
+  const recorder = new AttemptRecorder(env, claimed.length);
+  await Promise.all(claimed.map((item) => send(env, item, options, recorder)));
+  await recorder.finished();
+  await Promise.all(
+    [...announcements, ...recorder.announcements].map((announcement) =>
+      announceFailed(env, announcement).catch((error) => console.error(JSON.stringify({ msg: "delivery.failed not announced", deliveryId: announcement.item.delivery.id, error: String(error) }))),
+    ),
+  );
+}
+
+async function send(env: Env, item: ClaimedDelivery, options: DeliverOptions, recorder: AttemptRecorder): Promise<void> {
   try {
-    permit = await health.beforeSend({ endpointId: endpoint.id, deliveryId: delivery.id, rateLimitPerSecond: endpoint.rateLimitPerSecond, inSlowLane: options.inSlowLane });
+    const body = await eventBody(env, { id: item.delivery.eventId, body: item.body });
+    recorder.add(item, await attemptDelivery({ ...item, body }, options));
   } catch (error) {
-    // Released at once rather than left `sending` for a lease. Nothing was sent, so no attempt is used, but the
-    // hold keeps the step it counted (its wait capped short): a DO that keeps failing ends with the schedule.
-    console.error(JSON.stringify({ msg: "endpoint health unavailable; delivery held", deliveryId: delivery.id, error: String(error) }));
-    const lastError = `not sent: the endpoint's health state could not be read (${String(error).slice(0, 200)})`;
-    const decision = nextRetry({ schedule, step: stepsBefore, now: Date.now() });
-    const keepStep = { scheduleStep: delivery.scheduleStep, lastError };
-    if (decision.kind === "exhausted") {
-      if (await release({ ...keepStep, status: "failed", nextAttemptAt: null })) await announceFailed(env, item, { attempts: attemptsBefore, lastStatusCode: delivery.lastStatusCode, lastError });
-      return;
-    }
-    const at = Math.min(decision.at, Date.now() + HEALTH_UNAVAILABLE_MAX_WAIT_MS);
-    if (await release({ ...keepStep, status: waiting, nextAttemptAt: new Date(at), enqueuedAt: new Date() })) await enqueueLater(env, delivery.id, at);
-    return;
+    // The lease lapses and the sweeper queues the delivery again; the claim counted the attempt, so this is bounded.
+    console.error(JSON.stringify({ msg: "delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) }));
+    recorder.skip();
   }
-  if (!permit.allow && permit.reason === "circuit_open") {
-    // Held, with no message, until the DO releases it after a successful probe; the backstop is the sweeper.
-    const now = Date.now();
-    return void (await release({ status: waiting, heldAt: new Date(now), nextAttemptAt: new Date(now + MAX_HOLD_MS), enqueuedAt: new Date(now) }));
-  }
-  if (!permit.allow) {
-    // Over the rate limit: it comes back once, at the slot the DO reserved for it. No attempt is used.
-    if (await release({ status: waiting, heldAt: null, nextAttemptAt: new Date(permit.retryAt), enqueuedAt: new Date() })) await enqueueLater(env, delivery.id, permit.retryAt);
-    return;
-  }
-  if ("pickupBy" in permit && !options.inSlowLane) {
-    // Handed to the endpoint's slow lane, due now. Until the lane's promised pickup it does not look lost to
-    // the sweeper; if the lane loses it, the sweeper finds it after that.
-    if (await release({ status: waiting, heldAt: null, nextAttemptAt: new Date(), enqueuedAt: new Date(permit.pickupBy) })) await health.sendInSlowLane(delivery.id);
-    return;
-  }
+}
 
-  const body = await eventBody(env, { id: delivery.eventId, body: item.body });
-  const { attempt, outcome } = await attemptDelivery({ ...item, body }, options);
-  const finishedAt = new Date(attempt.startedAt.getTime() + attempt.durationMs);
-  const decision = outcome.ok
-    ? ({ kind: "succeeded" } as const)
-    : nextRetry({ schedule, step: stepsBefore, now: finishedAt.getTime(), retryAfterSeconds: outcome.retryAfterSeconds });
+function groupByEndpoint(items: readonly DueDelivery[]): Map<Endpoint, DueDelivery[]> {
+  const byId = new Map<string, DueDelivery[]>();
+  for (const item of items) {
+    const group = byId.get(item.endpoint.id);
+    if (group) group.push(item);
+    else byId.set(item.endpoint.id, [item]);
+  }
+  return new Map([...byId.values()].map((group) => [group[0].endpoint, group]));
+}
 
-  // `attempt_count` and `schedule_step` were set by the claim.
-  const next: Partial<Delivery> = {
-    nextTrigger: "scheduled",
-    lastStatusCode: outcome.statusCode,
-    lastError: outcome.error,
-    lastAttemptAt: attempt.startedAt,
-    leaseUntil: null,
-    heldAt: null,
-    updatedAt: finishedAt,
+/** How a change made without a claim starts: it applies only to the row as read, and ends any lapsed lease. */
+function unclaimedChange(item: DueDelivery, now: number, set: DeliveryChange["set"]): DeliveryChange {
+  return { id: item.delivery.id, guard: { readAt: item.delivery.updatedAt }, set: { leaseUntil: null, updatedAt: new Date(now), ...set } };
+}
+
+const waitingStatus = (item: DueDelivery) => (item.delivery.attemptCount > 0 ? "retrying" : "queued");
+
+/** What must not be sent at all: a deleted endpoint or project, a disabled endpoint, a schedule already used up. */
+function settleUnsent(env: Env, item: DueDelivery, now: number): Unclaimed | null {
+  const { delivery, endpoint, project } = item;
+  if (endpoint.deletedAt) return { change: unclaimedChange(item, now, { status: "failed", lastError: "endpoint deleted", nextAttemptAt: null }) };
+  // Its delete job is deleting the delivery; until then nothing more is sent.
+  if (project.deletedAt) return { change: unclaimedChange(item, now, { status: "failed", lastError: "project deleted", nextAttemptAt: null }) };
+  if (endpoint.status === "disabled") return { change: unclaimedChange(item, now, { status: "paused" }) };
+  const schedule = retrySchedule(env, project.retrySchedule);
+  if (delivery.scheduleStep <= schedule.length) return null;
+  // The schedule's last attempt was claimed and sent, but its result was never recorded: nothing more is sent.
+  // Claims past the end (any whose release D1 also refused) counted attempts never made.
+  const attempts = delivery.attemptCount - (delivery.scheduleStep - schedule.length - 1);
+  const lastError = "failed: the last attempt of the schedule was made but its result could not be recorded";
+  return {
+    change: unclaimedChange(item, now, { status: "failed", nextAttemptAt: null, lastError, attemptCount: attempts, scheduleStep: schedule.length + 1 }),
+    announce: { item, attempts, lastStatusCode: delivery.lastStatusCode, lastError },
   };
-  if (decision.kind === "succeeded") Object.assign(next, { status: "succeeded", nextAttemptAt: null });
-  else if (decision.kind === "exhausted") Object.assign(next, { status: "failed", nextAttemptAt: null });
-  else Object.assign(next, { status: "retrying", nextAttemptAt: new Date(decision.at), enqueuedAt: finishedAt });
-
-  if (!(await record(db, env, attempt, next, owned))) return;
-  if (decision.kind === "retry") await enqueueLater(env, delivery.id, decision.at);
-
-  await health
-    .recordOutcome(
-      endpoint.id,
-      { ...outcome, responseExcerpt: attempt.response?.body.slice(0, RESPONSE_EXCERPT_CHARS) ?? null, at: finishedAt.getTime(), durationMs: attempt.durationMs },
-      { circuitOpenAfter: project.circuitOpenAfter, disableAfter: project.disableAfter, disableAfterSeconds: project.disableAfterSeconds },
-    )
-    // The attempt and the delivery's state are recorded; the endpoint's health misses one outcome.
-    .catch((error) => console.error(JSON.stringify({ msg: "outcome not recorded in the endpoint's health", deliveryId: delivery.id, error: String(error) })));
-  if (decision.kind === "exhausted") await announceFailed(env, item, { attempts: attempt.attempt, lastStatusCode: outcome.statusCode, lastError: outcome.error });
 }
 
 /**
- * The attempt row and the delivery's next state, in one D1 batch and only while the lease is held (the insert
- * selects its values `WHERE EXISTS` the delivery row this claim leased); true when they were written. If the
- * batch fails, the state is written alone: the claim counted the attempt, so the delivery moves on through its
- * schedule rather than being sent again when its lease lapses. If that fails too, the lease lapses and the
- * next claim counts another attempt, so the schedule still ends.
+ * The DO could not be asked. Nothing is sent, so no attempt is used, but the step is (its wait capped short):
+ * a DO that keeps failing ends with the schedule instead of holding the delivery forever.
  */
-async function record(db: Database, env: Env, attempt: SentAttempt, next: Partial<Delivery>, owned: SQL | undefined): Promise<boolean> {
-  const writeState = () => db.update(deliveries).set(next).where(owned).returning({ id: deliveries.id });
-  try {
-    const row = await storedAttempt(env, attempt);
-    const values = Object.fromEntries(
-      Object.entries(getTableColumns(attempts)).map(([key, column]) => {
-        const value = row[key as keyof Attempt];
-        return [key, sql`${value === null || value === undefined ? null : column.mapToDriverValue(value)}`.as(column.name)];
-      }),
-    ) as Record<keyof Attempt, SQL.Aliased>;
-    const [, updated] = await db.batch([db.insert(attempts).select(db.select(values).from(deliveries).where(owned)), writeState()]);
-    return updated.length > 0;
-  } catch (error) {
-    console.error(JSON.stringify({ msg: "attempt not recorded; recording the delivery's state alone", deliveryId: attempt.deliveryId, error: String(error) }));
-    return (await writeState()).length > 0;
+function healthUnavailable(env: Env, item: DueDelivery, error: unknown, now: number): Unclaimed {
+  const { delivery, project } = item;
+  const schedule = retrySchedule(env, project.retrySchedule);
+  const lastError = `not sent: the endpoint's health state could not be read (${String(error).slice(0, 200)})`;
+  const decision = nextRetry({ schedule, step: delivery.scheduleStep, now });
+  const step = { scheduleStep: delivery.scheduleStep + 1, lastError };
+  if (decision.kind === "exhausted") {
+    return { change: unclaimedChange(item, now, { ...step, status: "failed", nextAttemptAt: null }), announce: { item, attempts: delivery.attemptCount, lastStatusCode: delivery.lastStatusCode, lastError } };
   }
+  const at = Math.min(decision.at, now + HEALTH_UNAVAILABLE_MAX_WAIT_MS);
+  return { change: unclaimedChange(item, now, { ...step, status: waitingStatus(item), nextAttemptAt: new Date(at), enqueuedAt: new Date(now) }), enqueueAt: at };
 }
 
-/** The schedule is used up: the project's meta endpoint hears of it. */
-async function announceFailed(env: Env, { delivery, endpoint }: ClaimedDelivery, last: { attempts: number; lastStatusCode: number | null; lastError: string | null }): Promise<void> {
-  await emitMetaEvent(env, endpoint, "delivery.failed", `delivery.failed:${delivery.id}:${last.attempts}`, {
-    deliveryId: delivery.id,
-    eventId: delivery.eventId,
-    eventType: delivery.eventType,
-    endpointId: endpoint.id,
-    ...last,
-  });
-}
-
-/** Waits beyond the queue's 12 h limit get no message: the sweeper enqueues them when they fall due. */
-async function enqueueLater(env: Env, deliveryId: string, at: number): Promise<void> {
-  // Rounded up by enqueueDeliveries: a message arriving before its slot would only be turned back.
-  const delaySeconds = Math.max(0, (at - Date.now()) / 1000);
-  if (delaySeconds <= MAX_QUEUE_DELAY_SECONDS) await enqueueDeliveries(env, [deliveryId], delaySeconds);
+/** Refused by the DO, or handed to the endpoint's slow lane: no attempt is used. */
+function heldBack(item: DueDelivery, answer: SendAnswer, now: number): Unclaimed {
+  const status = waitingStatus(item);
+  if (answer.allow) {
+    // In the slow lane now, due at once. Until the lane's promised pickup it does not look lost to the
+    // sweeper; if the lane loses it, the sweeper finds it after that.
+    return { change: unclaimedChange(item, now, { status, heldAt: null, nextAttemptAt: new Date(now), enqueuedAt: new Date("pickupBy" in answer ? answer.pickupBy : now) }) };
+  }
+  if (answer.reason === "circuit_open") {
+    // Held, with no message, until the DO releases it after a successful probe; the backstop is the sweeper.
+    return { change: unclaimedChange(item, now, { status, heldAt: new Date(now), nextAttemptAt: new Date(now + MAX_HOLD_MS), enqueuedAt: new Date(now) }) };
+  }
+  // Over the rate limit: it comes back once, at the slot the DO reserved for it.
+  return { change: unclaimedChange(item, now, { status, heldAt: null, nextAttemptAt: new Date(answer.retryAt), enqueuedAt: new Date(now) }), enqueueAt: answer.retryAt };
 }

@@ -3,10 +3,8 @@
  * and sends them through the one delivery path, like the consumer does.
  */
 import { config } from "../config";
-import { database } from "../db/client";
-import { claimDeliveries } from "./claim";
 import { ConnectionLimiter } from "../outbound/connection-limiter";
-import { deliver } from "./deliver";
+import { deliverBatch } from "./deliver";
 
 /**
  * Bounds when a lane hand-off looks lost to the sweeper: a lane round sends this many at once, and a round
@@ -21,15 +19,8 @@ export function slowLanePickupBy(ahead: number, now: number): number {
 }
 
 export async function sendSlowLaneRound(env: Env, ids: readonly string[]): Promise<void> {
-  const db = database(env);
   // Claimed like any send, so a copy the sweeper re-queued meanwhile is not sent twice.
-  const claimed = await claimDeliveries(db, ids, Date.now());
-  const connections = new ConnectionLimiter();
-  await Promise.all(
-    claimed.map((item) =>
-      deliver(db, env, item, { allowPrivateNetwork: config(env).allowPrivateNetwork, inSlowLane: true, connections }).catch((error) =>
-        console.error(JSON.stringify({ msg: "slow-lane delivery failed unexpectedly", deliveryId: item.delivery.id, error: String(error) })),
-      ),
-    ),
+  await deliverBatch(env, ids, { allowPrivateNetwork: config(env).allowPrivateNetwork, inSlowLane: true, connections: new ConnectionLimiter() }).catch((error) =>
+    console.error(JSON.stringify({ msg: "slow-lane round not claimed; the sweeper will re-enqueue it", count: ids.length, error: String(error) })),
   );
 }

@@ -16,10 +16,10 @@ export type EndpointHealthSnapshot = {
   slow: boolean;
 };
 
-export type SendRequest = {
+export type AdmitRequest = {
   endpointId: string;
-  /** Names the delivery's reserved rate-limit slot, if it was given one. */
-  deliveryId: string;
+  /** The batch's deliveries to this endpoint; each names its reserved rate-limit slot, if it was given one. */
+  deliveryIds: readonly string[];
   rateLimitPerSecond: number | null;
   /** True when the slow lane asks, just before it sends. */
   inSlowLane?: boolean;

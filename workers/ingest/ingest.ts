@@ -7,7 +7,7 @@
 import { storeEventBodies } from "../db/bodies";
 import { idFloor, newId } from "../db/ids";
 import type { BodyFormat } from "../db/schema";
-import { dispatchFirstAttempts } from "./dispatch";
+import { dispatchFirstAttempts, type SendFirstAttempts } from "./dispatch";
 import { Coalescer, type Pending } from "./window";
 import { writeEvents, type WriteOutcome, type WrittenEvent } from "./write";
 
@@ -29,7 +29,12 @@ export type IngestResult = WriteOutcome;
 export type IngestOptions = {
   /** The request's `ctx.waitUntil`: a request that runs a shared write keeps it alive past its own answer. */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /** The delivery path's fast path; without it (meta events, say) every first attempt goes on the queue. */
+  sendFirstAttempts?: SendFirstAttempts;
 };
+
+/** Whoever starts a shared write lends it their bindings and their fast path. */
+type WriteContext = { env: Env; sendFirstAttempts?: SendFirstAttempts };
 
 /**
  * The exact bytes every attempt will send: `{"type","timestamp","data"}`. Given the payload's JSON, the
@@ -48,7 +53,7 @@ export function payloadOf(body: string, format: BodyFormat) {
 }
 
 /** Idempotency keys must be unique within one call (the API refuses repeats in a batch). */
-export async function ingestEvents(env: Env, projectId: string, inputs: readonly EventInput[], { waitUntil }: IngestOptions = {}): Promise<IngestResult[]> {
+export async function ingestEvents(env: Env, projectId: string, inputs: readonly EventInput[], { waitUntil, sendFirstAttempts }: IngestOptions = {}): Promise<IngestResult[]> {
   const now = Date.now();
   const written = inputs.map(
     (input): WrittenEvent => ({
@@ -68,7 +73,7 @@ export async function ingestEvents(env: Env, projectId: string, inputs: readonly
   const stored = await storeEventBodies(env, written);
   written.forEach((event, i) => (event.body = stored[i]));
   const coalescer = coalescerFor(env);
-  const { item, runs } = coalescer.submit(written, written.length, env);
+  const { item, runs } = coalescer.submit(written, written.length, { env, sendFirstAttempts });
   if (runs && waitUntil) waitUntil(runs);
   const outcomes = await coalescer.outcome(item);
   // Without waitUntil (a queue consumer, a test) what this call started is finished before it returns.
@@ -87,7 +92,7 @@ const WRITES_IN_FLIGHT = 2;
 type Batch = Pending<WrittenEvent[], IngestResult[]>;
 
 // One window per pair of bindings: requests share a write only if they write to the same D1 and queue.
-const coalescers = new WeakMap<D1Database, WeakMap<Queue, Coalescer<WrittenEvent[], IngestResult[], Env>>>();
+const coalescers = new WeakMap<D1Database, WeakMap<Queue, Coalescer<WrittenEvent[], IngestResult[], WriteContext>>>();
 
 function coalescerFor(env: Env) {
   let byQueue = coalescers.get(env.DB);
@@ -105,7 +110,7 @@ function coalescerFor(env: Env) {
  * came after the commit, all of it — so each request is written again alone with the same ids (`recheck`),
  * and gets its own answer: its events, or its own error. Nobody is answered before their events are stored.
  */
-async function writeShared(env: Env, batches: Batch[]): Promise<void> {
+async function writeShared({ env, sendFirstAttempts }: WriteContext, batches: Batch[]): Promise<void> {
   const now = Date.now();
   const settled: IngestResult[][] = [];
   try {
@@ -133,7 +138,11 @@ async function writeShared(env: Env, batches: Batch[]): Promise<void> {
       }),
     );
   }
-  await dispatchFirstAttempts(env, settled.flat().flatMap((result) => (result.created ? result.deliveries.filter((d) => d.status === "queued").map((d) => d.id) : [])));
+  await dispatchFirstAttempts(
+    env,
+    settled.flat().flatMap((result) => (result.created ? result.deliveries.filter((d) => d.status === "queued").map((d) => d.id) : [])),
+    sendFirstAttempts,
+  );
 }
 
 async function write(db: D1Database, written: WrittenEvent[], now: number, recheck: boolean): Promise<IngestResult[]> {

@@ -41,6 +41,29 @@ export async function enqueueDeliveries(env: Pick<Env, "DELIVERY_QUEUE">, delive
   }
 }
 
+/**
+ * One message per delivery, each visible at its own time (one `sendBatch` per 100). A wait beyond the
+ * queue's 12 h gets no message: the sweeper enqueues it when it falls due. Never throws, like `enqueueDeliveries`.
+ */
+export async function enqueueDeliveriesAt(env: Pick<Env, "DELIVERY_QUEUE">, due: readonly { deliveryId: string; at: number }[], now = Date.now()): Promise<boolean> {
+  // Rounded up: a message arriving before its time would only be turned back.
+  const messages = due
+    .map(({ deliveryId, at }) => ({ deliveryId, delaySeconds: Math.max(0, Math.ceil((at - now) / 1000)) }))
+    .filter(({ delaySeconds }) => delaySeconds <= MAX_QUEUE_DELAY_SECONDS);
+  if (messages.length === 0) return true;
+  try {
+    for (const part of chunk(messages, SEND_BATCH_LIMIT)) {
+      await env.DELIVERY_QUEUE.sendBatch(
+        part.map(({ deliveryId, delaySeconds }) => ({ body: { deliveryId } satisfies DeliveryMessage, contentType: "json" as const, ...(delaySeconds > 0 && { delaySeconds }) })),
+      );
+    }
+    return true;
+  } catch (error) {
+    console.error(JSON.stringify({ msg: "enqueue failed; the sweeper will pick these up", count: messages.length, error: String(error) }));
+    return false;
+  }
+}
+
 /** Never throws: a heartbeat that is not sent only delays the detection of lost messages to the next sweep. */
 export async function sendHeartbeat(env: Pick<Env, "DELIVERY_QUEUE">, sentAt: number): Promise<void> {
   try {

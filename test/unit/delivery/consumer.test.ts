@@ -47,7 +47,7 @@ describe("the delivery consumer", { timeout: 15_000 }, () => {
     const sent: { body: unknown; delaySeconds?: number }[] = [];
     const queue = env.DELIVERY_QUEUE;
     const spy = vi.spyOn(queue, "sendBatch").mockImplementation(async (messages, options) => {
-      for (const message of messages) sent.push({ body: message.body, delaySeconds: options?.delaySeconds });
+      for (const message of messages) sent.push({ body: message.body, delaySeconds: message.delaySeconds ?? options?.delaySeconds });
       return undefined as never;
     });
     try {

@@ -1,8 +1,8 @@
 /**
  * A delivery queue in simulated time for tests that cover minutes of traffic in seconds: `Date` is faked, every
  * message sent is kept with the time it becomes visible, and `drain` hands them to the real consumer in
- * batches, moving the clock to each batch's time. Claims are counted on the D1 binding: each claim UPDATE (lease + attempt count)
- * that returned its row is one claim.
+ * batches, moving the clock to each batch's time. Claims are counted on the D1 binding: each row the claim's
+ * UPDATE (lease + attempt count) returns is one claim.
  */
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
@@ -19,7 +19,7 @@ export function simulatedQueue(start: number) {
   let claims = 0;
   const sqlOf = new WeakMap<object, string>();
   // Only the claim takes a lease and counts an attempt in one UPDATE.
-  const isClaim = (sql: string | undefined) => !!sql && sql.startsWith('update "deliveries" set "status" = ?, "attempt_count" = "deliveries"."attempt_count" + 1,') && sql.includes('"lease_until" = ?');
+  const isClaim = (sql: string | undefined) => !!sql && sql.startsWith("update deliveries set status = 'sending', attempt_count = attempt_count + 1,");
   const db = new Proxy(env.DB, {
     get(target, prop) {
       if (prop === "prepare") {
@@ -51,8 +51,8 @@ export function simulatedQueue(start: number) {
     async send(body: QueueMessage, options?: { delaySeconds?: number }) {
       pending.push({ at: Date.now() + (options?.delaySeconds ?? 0) * 1000, body });
     },
-    async sendBatch(batch: { body: QueueMessage }[], options?: { delaySeconds?: number }) {
-      for (const { body } of batch) pending.push({ at: Date.now() + (options?.delaySeconds ?? 0) * 1000, body });
+    async sendBatch(batch: { body: QueueMessage; delaySeconds?: number }[], options?: { delaySeconds?: number }) {
+      for (const { body, delaySeconds } of batch) pending.push({ at: Date.now() + (delaySeconds ?? options?.delaySeconds ?? 0) * 1000, body });
     },
   };
   const simulatedEnv = { ...env, DB: db, DELIVERY_QUEUE: queue as unknown as Queue } as Env;

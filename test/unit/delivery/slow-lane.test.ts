@@ -35,7 +35,7 @@ describe("the slow lane's hand-off", () => {
     const stub = healthStub(env, endpoint.id);
     await runInDurableObject(stub, (instance: EndpointHealth) => void ((instance as unknown as { env: Env }).env = queue.env));
     // Its last attempt took 6 s: from now on its sends go through its lane.
-    await stub.recordOutcome(endpoint.id, { ok: true, statusCode: 200, error: null, responseExcerpt: null, gone: false, at: start, durationMs: 6000 }, { circuitOpenAfter: 5, disableAfter: 20, disableAfterSeconds: 3600 });
+    await stub.recordOutcomes(endpoint.id, [{ ok: true, statusCode: 200, error: null, responseExcerpt: null, gone: false, at: start, durationMs: 6000 }], { circuitOpenAfter: 5, disableAfter: 20, disableAfterSeconds: 3600 });
 
     queue.enqueue(ids);
     await queue.drain();

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { database } from "../../../workers/db/client";
-import { LEASE_MS, claimDeliveries } from "../../../workers/delivery/claim";
-import { HEALTH_UNAVAILABLE_MAX_WAIT_MS, deliver } from "../../../workers/delivery/deliver";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { HEALTH_UNAVAILABLE_MAX_WAIT_MS, deliverBatch } from "../../../workers/delivery/deliver";
+import { leaseMsFor } from "../../../workers/delivery/writes";
 import { ConnectionLimiter } from "../../../workers/outbound/connection-limiter";
 import { deliveryRow, fakeReceivers, seedDelivery } from "../helpers";
 
@@ -10,22 +9,28 @@ let receivers: ReturnType<typeof fakeReceivers>;
 beforeEach(() => {
   receivers = fakeReceivers();
 });
-afterEach(() => receivers.restore());
+afterEach(() => {
+  receivers.restore();
+  vi.useRealTimers();
+});
 
-const db = database(env);
+/** Longer than a single delivery's lease. */
+const PAST_LEASE_MS = leaseMsFor(1, 5) + 1;
 
 /**
- * Claims the delivery as a consumer would at `now` and delivers it; what went wrong inside is returned, as the
- * consumer logs it and carries on. Driving the clock through the claim stands in for waiting out leases.
+ * One pass of the delivery path over the delivery at `now`, as a consumer would run it; what it threw (only
+ * before a claim) is returned, as the consumer retries the batch. Moving the clock stands in for waiting out leases.
  */
-async function claimAndDeliver(id: string, now: number, deliverEnv: Env = env): Promise<{ claimed: boolean; error?: unknown }> {
-  const [item] = await claimDeliveries(db, [id], now);
-  if (!item) return { claimed: false };
+async function deliverAt(id: string, now: number, deliverEnv: Env = env): Promise<{ error?: unknown }> {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(now);
   try {
-    await deliver(db, deliverEnv, item, { allowPrivateNetwork: false, connections: new ConnectionLimiter() });
-    return { claimed: true };
+    await deliverBatch(deliverEnv, [id], { allowPrivateNetwork: false, connections: new ConnectionLimiter() });
+    return {};
   } catch (error) {
-    return { claimed: true, error };
+    return { error };
+  } finally {
+    vi.useRealTimers();
   }
 }
 
@@ -38,7 +43,7 @@ const healthDown = {
   ENDPOINT_HEALTH: {
     idFromName: (name: string) => env.ENDPOINT_HEALTH.idFromName(name),
     get: () => ({
-      beforeSend: async () => {
+      admit: async () => {
         throw new Error("Durable Object reset because its code was updated.");
       },
     }),
@@ -46,15 +51,13 @@ const healthDown = {
 } as unknown as Env;
 
 describe("a DO or D1 failure around a send", { timeout: 30_000 }, () => {
-  it("the health DO throws after the claim: released at once with a short wait and no attempt used; a DO that keeps failing ends with the schedule", async () => {
+  it("the health DO throws: nothing is claimed, the delivery waits briefly and no attempt is used; a DO that keeps failing ends with the schedule", async () => {
     receivers.on("https://do-down.example.com/", () => new Response("ok"));
     const { delivery } = await seedDelivery({ url: "https://do-down.example.com/hook", project: { retrySchedule: [300, 3600] } });
     let now = Date.now();
     const waits: number[] = [];
-    for (let claims = 1; claims <= 10; claims++) {
-      const { claimed, error } = await claimAndDeliver(delivery.id, now, healthDown);
-      if (!claimed) break;
-      expect(error).toBeUndefined();
+    for (let passes = 1; passes <= 10; passes++) {
+      expect(await deliverAt(delivery.id, now, healthDown)).toEqual({});
       const row = await deliveryRow(delivery.id);
       expect(row).toMatchObject({ attemptCount: 0, leaseUntil: null, lastError: expect.stringMatching(/^not sent: the endpoint's health state could not be read/) });
       if (row.status === "failed") break;
@@ -76,10 +79,8 @@ describe("a DO or D1 failure around a send", { timeout: 30_000 }, () => {
     const { delivery } = await seedDelivery({ url: "https://no-attempt-row.example.com/hook", project: { retrySchedule: [1, 1] } });
     await env.DB.prepare(`create trigger fail_attempts_${delivery.id} before insert on attempts when new.delivery_id = '${delivery.id}' begin select raise(abort, 'injected failure'); end`).run();
     let now = Date.now();
-    for (let claims = 1; claims <= 10; claims++) {
-      const { claimed, error } = await claimAndDeliver(delivery.id, now);
-      if (!claimed) break;
-      expect(error).toBeUndefined();
+    for (let passes = 1; passes <= 10; passes++) {
+      expect(await deliverAt(delivery.id, now)).toEqual({});
       const row = await deliveryRow(delivery.id);
       expect(row.leaseUntil).toBeNull();
       if (row.status === "failed") break;
@@ -98,15 +99,15 @@ describe("a DO or D1 failure around a send", { timeout: 30_000 }, () => {
     await env.DB.prepare(`create trigger ${trigger} before update on deliveries when old.id = '${delivery.id}' and new.status <> 'sending' begin select raise(abort, 'injected failure'); end`).run();
     let now = Date.now();
     for (let sends = 1; sends <= 2; sends++) {
-      const { claimed, error } = await claimAndDeliver(delivery.id, now);
-      expect(claimed).toBe(true);
-      expect(String(error)).toMatch(/Failed query: update "deliveries"/);
+      expect(await deliverAt(delivery.id, now)).toEqual({});
       expect(await deliveryRow(delivery.id)).toMatchObject({ status: "sending", attemptCount: sends });
-      expect((await claimAndDeliver(delivery.id, now)).claimed).toBe(false);
-      now += LEASE_MS + 1;
+      // Its lease still holds: nothing is sent.
+      expect(await deliverAt(delivery.id, now)).toEqual({});
+      expect(receivers.requests("https://d1-down.example.com/")).toHaveLength(sends);
+      now += PAST_LEASE_MS;
     }
     await env.DB.prepare(`drop trigger ${trigger}`).run();
-    expect(await claimAndDeliver(delivery.id, now)).toEqual({ claimed: true });
+    expect(await deliverAt(delivery.id, now)).toEqual({});
     expect(receivers.requests("https://d1-down.example.com/")).toHaveLength(3);
     expect(await deliveryRow(delivery.id)).toMatchObject({ status: "succeeded", attemptCount: 3, scheduleStep: 3 });
     expect(await attemptRows(delivery.id)).toEqual([3]);
@@ -118,14 +119,14 @@ describe("a DO or D1 failure around a send", { timeout: 30_000 }, () => {
     const trigger = `fail_writes_${delivery.id}`;
     await env.DB.prepare(`create trigger ${trigger} before update on deliveries when old.id = '${delivery.id}' and new.status <> 'sending' begin select raise(abort, 'injected failure'); end`).run();
     let now = Date.now();
-    for (let claims = 1; claims <= 6; claims++) {
-      expect((await claimAndDeliver(delivery.id, now)).claimed).toBe(true);
-      now += LEASE_MS + 1;
+    for (let passes = 1; passes <= 6; passes++) {
+      await deliverAt(delivery.id, now);
+      now += PAST_LEASE_MS;
     }
     // The schedule has two attempts: the later claims find them used and send nothing more.
     expect(receivers.requests("https://d1-never.example.com/")).toHaveLength(2);
     await env.DB.prepare(`drop trigger ${trigger}`).run();
-    expect(await claimAndDeliver(delivery.id, now)).toEqual({ claimed: true });
+    expect(await deliverAt(delivery.id, now)).toEqual({});
     expect(await deliveryRow(delivery.id)).toMatchObject({ status: "failed", attemptCount: 2, scheduleStep: 2, leaseUntil: null, lastError: expect.stringMatching(/result could not be recorded/) });
     expect(receivers.requests("https://d1-never.example.com/")).toHaveLength(2);
   });

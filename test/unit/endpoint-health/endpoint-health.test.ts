@@ -39,12 +39,12 @@ describe("EndpointHealth", () => {
   it("opens the circuit at circuitOpenAfter, writes one warning, and holds sends back without using an attempt", async () => {
     const { endpoint, db } = await seed(0);
     const health = healthStub(env, endpoint.id);
-    await health.recordOutcome(endpoint.id, failure(), policy);
-    expect((await health.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null })).allow).toBe(true);
-    const snapshot = await health.recordOutcome(endpoint.id, failure(), { ...policy, disableAfter: 100 });
+    await health.recordOutcomes(endpoint.id, [failure()], policy);
+    expect((await health.admit({ endpointId: endpoint.id, deliveryIds: ["dlv_x"], rateLimitPerSecond: null }))[0].allow).toBe(true);
+    const snapshot = await health.recordOutcomes(endpoint.id, [failure()], { ...policy, disableAfter: 100 });
     expect(snapshot).toMatchObject({ circuitState: "open", consecutiveFailures: 2, lastStatusCode: 500, lastError: "HTTP 500" });
     expect(snapshot.circuitReopensAt).not.toBeNull();
-    const permit = await health.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null });
+    const [permit] = await health.admit({ endpointId: endpoint.id, deliveryIds: ["dlv_x"], rateLimitPerSecond: null });
     expect(permit).toMatchObject({ allow: false, reason: "circuit_open" });
     const warnings = await alertsOf(db, endpoint.id);
     expect(warnings.map((a) => a.kind)).toEqual(["endpoint.circuit_opened"]);
@@ -54,7 +54,7 @@ describe("EndpointHealth", () => {
   it("disables after the threshold: the endpoint flips in D1, its deliveries pause, and exactly one alert is written however often it is retried", async () => {
     const { endpoint, db } = await seed(2);
     const health = healthStub(env, endpoint.id);
-    for (let i = 0; i < 5; i++) await health.recordOutcome(endpoint.id, failure(), policy);
+    for (let i = 0; i < 5; i++) await health.recordOutcomes(endpoint.id, [failure()], policy);
 
     const row = await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get();
     expect(row).toMatchObject({ status: "disabled" });
@@ -74,7 +74,7 @@ describe("EndpointHealth", () => {
 
   it("disables at once on 410 Gone", async () => {
     const { endpoint, db } = await seed(1);
-    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ statusCode: 410, gone: true, error: "HTTP 410" }), { ...policy, disableAfter: 100 });
+    await healthStub(env, endpoint.id).recordOutcomes(endpoint.id, [failure({ statusCode: 410, gone: true, error: "HTTP 410" })], { ...policy, disableAfter: 100 });
     const row = await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get();
     expect(row).toMatchObject({ status: "disabled" });
     expect(row!.disabledReason).toMatch(/410 Gone/);
@@ -84,7 +84,7 @@ describe("EndpointHealth", () => {
     const { endpoint } = await seed(0);
     const health = healthStub(env, endpoint.id);
     const permits = [];
-    for (let i = 0; i < 5; i++) permits.push(await health.beforeSend({ endpointId: endpoint.id, deliveryId: `dlv_${i}`, rateLimitPerSecond: 2 }));
+    for (let i = 0; i < 5; i++) permits.push((await health.admit({ endpointId: endpoint.id, deliveryIds: [`dlv_${i}`], rateLimitPerSecond: 2 }))[0]);
     expect(permits.filter((p) => p.allow)).toHaveLength(2);
     expect(permits.slice(2).every((p) => !p.allow && p.reason === "rate_limited" && p.retryAt > Date.now())).toBe(true);
   });
@@ -92,7 +92,7 @@ describe("EndpointHealth", () => {
   it("keeps its state when the object restarts", async () => {
     const { endpoint } = await seed(0);
     const stub = healthStub(env, endpoint.id);
-    await stub.recordOutcome(endpoint.id, failure(), { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
+    await stub.recordOutcomes(endpoint.id, [failure()], { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
     const before = await stub.snapshot();
     const after = await runInDurableObject(stub, (_instance: EndpointHealth, state) => new EndpointHealth(state, env).snapshot());
     expect(after).toEqual(before);
@@ -102,10 +102,10 @@ describe("EndpointHealth", () => {
   it("reset (on enable) closes the circuit and clears the streak", async () => {
     const { endpoint } = await seed(0);
     const stub = healthStub(env, endpoint.id);
-    await stub.recordOutcome(endpoint.id, failure(), { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
+    await stub.recordOutcomes(endpoint.id, [failure()], { ...policy, circuitOpenAfter: 1, disableAfter: 100 });
     await stub.reset();
     expect(await stub.snapshot()).toMatchObject({ circuitState: "closed", consecutiveFailures: 0, failingSince: null });
-    expect((await stub.beforeSend({ endpointId: endpoint.id, deliveryId: "dlv_x", rateLimitPerSecond: null })).allow).toBe(true);
+    expect((await stub.admit({ endpointId: endpoint.id, deliveryIds: ["dlv_x"], rateLimitPerSecond: null }))[0].allow).toBe(true);
   });
 });
 
@@ -113,7 +113,7 @@ describe("alert outbox", () => {
   it("the DO's alarm works the outbox by itself; with no MailChannels key the alert is recorded as skipped, with the reason", async () => {
     const { endpoint, db } = await seed(0);
     const stub = healthStub(env, endpoint.id);
-    await stub.recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    await stub.recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410 })], policy);
     // The alarm was set for "now"; whether it already ran or runs here, it must leave nothing pending.
     await runDurableObjectAlarm(stub);
     const alert = await eventually(async () => (await alertsOf(db, endpoint.id)).find((a) => a.kind === "endpoint.disabled" && a.status !== "pending" && a.status !== "sending"));
@@ -123,7 +123,7 @@ describe("alert outbox", () => {
 
   it("retries a MailChannels 5xx later and marks the alert sent once it is accepted", async () => {
     const { endpoint, db } = await seed(0);
-    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    await healthStub(env, endpoint.id).recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410 })], policy);
     const requests: { headers: Headers; body: any }[] = [];
     vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
       const request = new Request(input as RequestInfo, init as RequestInit);
@@ -157,7 +157,7 @@ describe("alert outbox", () => {
 
   it("escapes user content in the HTML email", async () => {
     const { endpoint, db } = await seed(0);
-    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410, responseExcerpt: "<script>alert(1)</script>" }), policy);
+    await healthStub(env, endpoint.id).recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410, responseExcerpt: "<script>alert(1)</script>" })], policy);
     const [alert] = await alertsOf(db, endpoint.id);
     expect(alert.html).not.toContain("<script>");
     expect(alert.html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -203,7 +203,7 @@ describe("disabling, durably", () => {
     const stub = healthStub(env, endpoint.id);
     const down = flakyDb(() => true);
     await runInDurableObject(stub, async (_instance: EndpointHealth, state) => {
-      await new EndpointHealth(state, { ...env, DB: down.db }).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+      await new EndpointHealth(state, { ...env, DB: down.db }).recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410 })], policy);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     expect(await db.select().from(endpoints).where(eq(endpoints.id, endpoint.id)).get()).toMatchObject({ status: "active" });
@@ -225,7 +225,7 @@ describe("disabling, durably", () => {
     const { endpoint } = await seed(2);
     const recorded = flakyDb(() => false);
     await runInDurableObject(healthStub(env, endpoint.id), (_instance: EndpointHealth, state) =>
-      new EndpointHealth(state, { ...env, DB: recorded.db }).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy),
+      new EndpointHealth(state, { ...env, DB: recorded.db }).recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410 })], policy),
     );
     const flip = recorded.batches.filter((batch) => batch.some((sql) => sql.startsWith('update "endpoints"')));
     expect(flip).toHaveLength(1);
@@ -240,7 +240,7 @@ describe("alert emails, at most once", () => {
 
   it("a 2xx whose recording fails is never sent again: the lapsed lease means outcome unknown", async () => {
     const { endpoint, db } = await seed(0);
-    await healthStub(env, endpoint.id).recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    await healthStub(env, endpoint.id).recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410 })], policy);
     const mail = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("", { status: 202 }));
     const now = Date.now();
     const { unrecorded } = await processAlerts(mailEnv(flakyDb(recordingSent).db), { endpointId: endpoint.id }, now);
@@ -257,7 +257,7 @@ describe("alert emails, at most once", () => {
   it("the DO keeps the sent fact in its storage and records it once D1 answers, without sending again", async () => {
     const { endpoint, db } = await seed(0);
     const stub = healthStub(env, endpoint.id);
-    await stub.recordOutcome(endpoint.id, failure({ gone: true, statusCode: 410 }), policy);
+    await stub.recordOutcomes(endpoint.id, [failure({ gone: true, statusCode: 410 })], policy);
     const mail = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("", { status: 202 }));
     await runInDurableObject(stub, (_instance: EndpointHealth, state) => new EndpointHealth(state, mailEnv(flakyDb(recordingSent).db)).alarm());
     expect(mail).toHaveBeenCalledTimes(1);

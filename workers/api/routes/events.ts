@@ -15,6 +15,7 @@ import { applicationFilter, requireInScope } from "../scope";
 import { AnyJson, ApplicationQuery, IdParam, ListQuery, TimeRangeQuery, errorResponses, jsonBody, jsonResponse, listOf, pageOf, security } from "../openapi";
 import { Problem, fieldPath, invalidField, notFound } from "../problem";
 import { DeliveryOut, deliveryOut } from "./deliveries";
+import { ingestOptions } from "../ingest-context";
 
 const EventType = z
   .string()
@@ -131,7 +132,7 @@ eventRoutes.openapi(
     const request = { ...c.req.valid("json") };
     request.idempotencyKey ??= c.req.valid("header")["idempotency-key"];
     const [input] = await checkEvents(c.env, projectId, [request], () => []);
-    const [result] = await ingestEvents(c.env, projectId, [input], { waitUntil: (p) => c.executionCtx.waitUntil(p) });
+    const [result] = await ingestEvents(c.env, projectId, [input], ingestOptions(c));
     return c.json(acceptedOut(result), result.created ? 202 : 200);
   },
 );
@@ -156,7 +157,7 @@ eventRoutes.openapi(
       seen.set(input.idempotencyKey, i);
     });
     const inputs = await checkEvents(c.env, projectId, requests, (i) => ["events", i]);
-    const results = await ingestEvents(c.env, projectId, inputs, { waitUntil: (p) => c.executionCtx.waitUntil(p) });
+    const results = await ingestEvents(c.env, projectId, inputs, ingestOptions(c));
     return c.json({ events: results.map(acceptedOut) }, 202);
   },
 );

@@ -16,6 +16,7 @@ import { SvixError, conflict, invalid, notFound } from "./errors";
 import { contentOf, messageOut } from "./models";
 import { requireApp, requireEndpointOf, requireMessageOf } from "./scope";
 import { PageQuery, QueryFlag, QueryList, QueryTime, SvixName, listResponse, readBody, readQuery, type SvixContext } from "./wire";
+import { ingestOptions } from "../ingest-context";
 
 const Payload = z.record(z.string(), z.unknown());
 
@@ -42,7 +43,7 @@ async function send(c: SvixContext, application: Application, input: { eventType
     endpointIds: endpoint ? [endpoint.id] : undefined,
     bodyFormat: "payload" as const,
   };
-  const [result] = await ingestEvents(c.env, application.projectId, [message], { waitUntil: (p) => c.executionCtx.waitUntil(p) });
+  const [result] = await ingestEvents(c.env, application.projectId, [message], ingestOptions(c));
   if (!result.created) throw conflict(`A message with eventId "${input.eventId}" already exists`);
   const event = await findApplicationEvent(c.var.db, application.projectId, application.id, result.event.id);
   if (!event) throw new Error(`event ${result.event.id} was accepted but cannot be read`);

@@ -15,6 +15,7 @@ import { notFound } from "../../problem";
 import { EventAccepted, acceptedOut } from "../events";
 import { jobIdField } from "../jobs";
 import { EndpointOut, endpointOut, requireEndpoint } from "./schemas";
+import { ingestOptions } from "../../ingest-context";
 
 /**
  * Disables the endpoint: the flip and the first chunk of its pending deliveries (now paused) commit
@@ -108,7 +109,7 @@ endpointLifecycle.openapi(
         applicationId: endpoint.applicationId ?? undefined,
         endpointIds: [endpoint.id],
       },
-    ]);
+    ], ingestOptions(c));
     return c.json(acceptedOut(result), 202);
   },
 );
