@@ -15,7 +15,7 @@ import { attempts, deliveries, type Attempt, type Delivery } from "../db/schema"
  * Longest a send can take once it has a connection (the endpoint timeout's upper bound); the lease and the
  * slow lane's promises are counted in these.
  */
-export const MAX_SEND_MS = 30_000;
+const MAX_SEND_MS = 30_000;
 /** Bookkeeping after a batch's last send: recording it, its queue message, the DO's outcome. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -60,7 +60,7 @@ export function claimsOf(result: D1Result): Claim[] {
 }
 
 /** What a change may only overwrite: the row while this lease holds it, or the row as read, still claimable. */
-export type Guard = { lease: Date } | { readAt: Date };
+type Guard = { lease: Date } | { readAt: Date };
 export type DeliveryChange = { id: string; guard: Guard; set: Partial<Delivery> };
 
 const deliveryColumns = getTableColumns(deliveries) as Record<keyof Delivery, Column>;

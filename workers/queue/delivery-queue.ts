@@ -17,7 +17,7 @@ export type QueueMessage = DeliveryMessage | JobMessage | QueueHeartbeat;
 export const isJobMessage = (body: unknown): body is JobMessage => typeof (body as Partial<JobMessage> | null)?.jobId === "string";
 
 /** Cloudflare Queues delays messages by 12 h at most; longer waits are left to the sweeper. */
-export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
+const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 const SEND_BATCH_LIMIT = 100;
 
 /**
