@@ -24,7 +24,7 @@ const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eCount: 500, isoS
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--runtime ${RUNTIME_KEYS.join(",")}]
   --quick     shorter runs (ingest 3×5 s, drain N=1000, e2e N=500, isolation 20 s)
   --only      scenarios to run (default: all)
-  --runtime   noinsp = unstable_startWorker with the inspector off, dev = wrangler dev
+  --runtime   noinsp = unstable_startWorker with the inspector off, dev = npm run dev's runtime (scripts/lib/serve-worker.mjs)
               (default: noinsp for a full run, about 10 min; noinsp,dev with --quick; a full run of both is about 20 min)
   --worktree  benchmark the worker files as they are now (default: the committed code at git HEAD)
   --hang      isolation also runs a neighbour that never answers (each send waits for the 15 s timeout)

@@ -1,4 +1,4 @@
-// Starts Ferry (from a source snapshot) or the no-op worker under `wrangler dev` or under unstable_startWorker with the inspector off.
+// Starts Ferry (from a source snapshot) or the no-op worker under `npm run dev`'s runtime or under unstable_startWorker with the inspector off.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -12,11 +12,12 @@ import { findGroup } from "./cpu.mjs";
 
 export const RUNTIMES = /** @type {const} */ ({
   noinsp: "unstable_startWorker with the DevTools inspector off (wrangler 4.86.0: same bundle, miniflare and workerd)",
-  dev: "`wrangler dev` 4.86.0 with the flags scripts/lib/wrangler.mjs uses (inspector on)",
+  dev: "`npm run dev`'s runtime: scripts/lib/serve-worker.mjs, the bundle on Miniflare/workerd with no dev proxy and no inspector",
 });
 
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const START_WORKER = path.join(import.meta.dirname, "start-worker.mjs");
+const SERVE_WORKER = path.join(ROOT, "scripts/lib/serve-worker.mjs");
 const NOOP_DIR = path.join(ROOT, "bench/noop");
 /** The no-op consumer ceiling: POSTs each queue message to the receiver and acks it. */
 export const NOOP_CONSUMER_DIR = path.join(ROOT, "bench/noop-consumer");
@@ -72,10 +73,7 @@ export async function startFerry(runtime, srcDir, vars) {
     await migrate.stop(2000);
     if (code !== 0) throw new Error(`wrangler d1 migrations apply exited with ${code}`);
     if (runtime === "dev") {
-      const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", run.persistTo];
-      args.push("--show-interactive-dev-session=false", "--test-scheduled", "--inspector-port", String(await freePort()), "--env-file", run.envFile);
-      for (const [key, value] of Object.entries(allVars)) args.push("--var", `${key}:${value}`);
-      group = spawnGroup("ferry (wrangler dev)", process.execPath, args, { cwd: srcDir, env: run.env, stdio });
+      group = spawnGroup("ferry (npm run dev's runtime)", process.execPath, [SERVE_WORKER, serveOptions(srcDir, "ferry-api", port, run, allVars)], { cwd: srcDir, env: run.env, stdio });
     } else {
       const opts = { config: path.join(srcDir, "wrangler.toml"), port, persist: run.persistTo, vars: allVars, envFile: run.envFile };
       group = spawnGroup("ferry (inspector off)", process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: srcDir, env: run.env, stdio });
@@ -118,9 +116,7 @@ export async function startNoop(runtime, dir = NOOP_DIR) {
   /** @type {import("../../scripts/lib/procs.mjs").Group} */
   let group;
   if (runtime === "dev") {
-    const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", run.persistTo];
-    args.push("--show-interactive-dev-session=false", "--test-scheduled", "--inspector-port", String(await freePort()), "--env-file", run.envFile);
-    group = spawnGroup("noop (wrangler dev)", process.execPath, args, { cwd: dir, env: run.env, stdio });
+    group = spawnGroup("noop (npm run dev's runtime)", process.execPath, [SERVE_WORKER, serveOptions(dir, path.basename(dir), port, run, {})], { cwd: dir, env: run.env, stdio });
   } else {
     const opts = { config: path.join(dir, "wrangler.toml"), port, persist: run.persistTo, vars: {}, envFile: run.envFile };
     group = spawnGroup("noop (inspector off)", process.execPath, [START_WORKER, JSON.stringify(opts)], { cwd: dir, env: run.env, stdio });
@@ -160,6 +156,15 @@ function runDirectory(kind) {
   fs.writeFileSync(envFile, "");
   const env = wranglerEnv({ registryPath: path.join(dir, "registry"), logPath: path.join(dir, "logs") }, { FORCE_COLOR: "0", NO_COLOR: "1" });
   return { dir, persistTo, envFile, env, outputPath: path.join(dir, "output.log") };
+}
+
+/**
+ * serve-worker.mjs's options for the worker in `dir`, as `npm run dev` passes them (scripts/lib/wrangler.mjs, `startWorker`).
+ * @param {string} dir @param {string} name @param {number} port
+ * @param {ReturnType<typeof runDirectory>} run @param {Record<string, string>} vars
+ */
+function serveOptions(dir, name, port, run, vars) {
+  return JSON.stringify({ config: path.join(dir, "wrangler.toml"), name, port, persistTo: run.persistTo, registryPath: run.env.WRANGLER_REGISTRY_PATH, envFile: run.envFile, vars, outdir: path.join(run.dir, "serve") });
 }
 
 /** @param {string} dir */

@@ -35,6 +35,8 @@ export type DeliverOptions = {
    * fast path must be done within the time a request may keep working after its answer.
    */
   maxTimeoutMs?: number;
+  /** Work to run alongside the sends, once the claim and the refusals are written. */
+  afterClaim?: () => Promise<void>;
 };
 
 /** The longest wait after the endpoint's health DO could not be asked: an outage of it is brief. */
@@ -100,7 +102,7 @@ export async function deliverBatch(env: Env, deliveryIds: readonly string[], opt
   await enqueueDeliveriesAt(env, messages);
 
   const recorder = new AttemptRecorder(env, claimed.length);
-  await Promise.all(claimed.map((item) => send(env, item, options, recorder)));
+  await Promise.all([...claimed.map((item) => send(env, item, options, recorder)), options.afterClaim?.()]);
   await recorder.finished();
   await Promise.all(
     [...announcements, ...recorder.announcements].map((announcement) =>
