@@ -5,7 +5,7 @@ import { storedAttempt } from "../../../workers/db/attempts";
 import { responseBodyKey, storeEventBodies } from "../../../workers/db/bodies";
 import { database } from "../../../workers/db/client";
 import { newId } from "../../../workers/db/ids";
-import { alerts, attempts, deliveries, events, projects, type DeliveryStatus } from "../../../workers/db/schema";
+import { alerts, attempts, deliveries, events, projects, statsMinutes, type DeliveryStatus } from "../../../workers/db/schema";
 import { applyRetention } from "../../../workers/retention/retention";
 import { client, createEndpoint, createProject, env, expectProblem } from "../helpers";
 
@@ -180,6 +180,38 @@ describe("retention", { timeout: 30_000 }, () => {
     expect(result).toMatchObject({ events: 1200, deliveries: 1200, finished: true });
     expect(await db.$count(events, eq(events.projectId, project.id))).toBe(0);
     expect(await db.$count(deliveries, eq(deliveries.projectId, project.id))).toBe(0);
+  });
+});
+
+describe("retention of the /stats rollups", { timeout: 30_000 }, () => {
+  it("deletes the minutes that ended before the horizon, in bounded statements, and keeps the rest", async () => {
+    const { project, endpoint } = await setup();
+    const other = await setup(365);
+    const now = Date.now();
+    const horizon = now - 30 * DAY;
+    const call = client(project.apiKey);
+    await seedEvents(project.id, endpoint.id, now - 31 * DAY, ["succeeded"]);
+    await seedEvents(project.id, endpoint.id, now - 2 * DAY, ["succeeded"]);
+    await seedEvents(other.project.id, other.endpoint.id, now - 31 * DAY, ["succeeded"]);
+    // 2,500 more old minutes (before the one the triggers wrote): more than one statement (2,000 rows) deletes.
+    await env.DB.prepare(
+      `with recursive n(i) as (select 1 union all select i + 1 from n where i < 2500)
+       insert into stats_minutes (project_id, application_id, minute, attempts) select ?1, null, ?2 - i * 60000, 1 from n`,
+    )
+      .bind(project.id, Math.floor((horizon - 3 * DAY) / 60_000) * 60_000)
+      .run();
+    const minutesOf = async (projectId: string) => (await db.select({ minute: statsMinutes.minute }).from(statsMinutes).where(eq(statsMinutes.projectId, projectId))).map((r) => r.minute.getTime());
+    const before = await minutesOf(project.id);
+    expect(before.filter((minute) => minute + 60_000 <= horizon)).toHaveLength(2501);
+
+    const result = await applyRetention(env, { now });
+    expect(result.statsMinutes).toBeGreaterThanOrEqual(2501);
+    const after = await minutesOf(project.id);
+    expect(after).toEqual(before.filter((minute) => minute + 60_000 > horizon));
+    expect(after.length).toBeGreaterThan(0);
+    // A project keeping a year keeps its old minutes.
+    expect(await minutesOf(other.project.id)).toHaveLength(1);
+    expect((await call("GET", `/stats?since=${encodeURIComponent(new Date(now - 3 * DAY).toISOString())}`)).body).toMatchObject({ events: 1, deliveries: 1, succeeded: 1 });
   });
 });
 
