@@ -1,7 +1,8 @@
-CREATE TABLE `stats_minutes` (
+CREATE TABLE `stats_rollups` (
 	`project_id` text NOT NULL,
 	`application_id` text,
-	`minute` integer NOT NULL,
+	`span_minutes` integer NOT NULL,
+	`start` integer NOT NULL,
 	`events` integer DEFAULT 0 NOT NULL,
 	`deliveries_queued` integer DEFAULT 0 NOT NULL,
 	`deliveries_sending` integer DEFAULT 0 NOT NULL,
@@ -73,13 +74,14 @@ CREATE TABLE `stats_minutes` (
 	FOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `stats_minutes_project_id_minute_unique_idx` ON `stats_minutes` (`project_id`,`minute`) WHERE "stats_minutes"."application_id" is null;--> statement-breakpoint
-CREATE UNIQUE INDEX `stats_minutes_project_id_application_id_minute_unique_idx` ON `stats_minutes` (`project_id`,`application_id`,`minute`) WHERE "stats_minutes"."application_id" is not null;--> statement-breakpoint
-CREATE INDEX `stats_minutes_project_id_minute_idx` ON `stats_minutes` (`project_id`,`minute`);--> statement-breakpoint
--- Hand-written (not generated): the rollups of what is already stored, then the triggers that keep them.
--- A row per minute for the whole project (application_id null) and one per application; see schema.ts.
-INSERT INTO stats_minutes (project_id, application_id, minute, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
-SELECT a.project_id, NULL, a.started_at - a.started_at % 60000, count(*), sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)), count(*) - sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)),
+CREATE UNIQUE INDEX `stats_rollups_project_id_span_minutes_start_unique_idx` ON `stats_rollups` (`project_id`,`span_minutes`,`start`) WHERE "stats_rollups"."application_id" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX `stats_rollups_project_id_application_id_span_minutes_start_unique_idx` ON `stats_rollups` (`project_id`,`application_id`,`span_minutes`,`start`) WHERE "stats_rollups"."application_id" is not null;--> statement-breakpoint
+CREATE INDEX `stats_rollups_project_id_start_idx` ON `stats_rollups` (`project_id`,`start`);--> statement-breakpoint
+-- Hand-written (not generated): the rollups of what is already stored, then the triggers that keep them up
+-- to date. Each counted row is added to the project's row and, when it has an application, to the
+-- application's, at both spans; see schema.ts.
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+SELECT a.project_id, NULL, 1, a.started_at - a.started_at % 60000, count(*), sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)), count(*) - sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)),
     sum((a.duration_ms >= 0 AND a.duration_ms < 1)),
     sum((a.duration_ms >= 1 AND a.duration_ms < 2)),
     sum((a.duration_ms >= 2 AND a.duration_ms < 3)),
@@ -141,8 +143,8 @@ SELECT a.project_id, NULL, a.started_at - a.started_at % 60000, count(*), sum(co
 FROM attempts a
 GROUP BY a.project_id, a.started_at - a.started_at % 60000;
 --> statement-breakpoint
-INSERT INTO stats_minutes (project_id, application_id, minute, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
-SELECT a.project_id, d.application_id, a.started_at - a.started_at % 60000, count(*), sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)), count(*) - sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)),
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+SELECT a.project_id, d.application_id, 1, a.started_at - a.started_at % 60000, count(*), sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)), count(*) - sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)),
     sum((a.duration_ms >= 0 AND a.duration_ms < 1)),
     sum((a.duration_ms >= 1 AND a.duration_ms < 2)),
     sum((a.duration_ms >= 2 AND a.duration_ms < 3)),
@@ -204,70 +206,246 @@ SELECT a.project_id, d.application_id, a.started_at - a.started_at % 60000, coun
 FROM attempts a JOIN deliveries d ON d.id = a.delivery_id AND d.application_id IS NOT NULL
 GROUP BY a.project_id, d.application_id, a.started_at - a.started_at % 60000;
 --> statement-breakpoint
-INSERT INTO stats_minutes (project_id, application_id, minute, events)
-SELECT project_id, NULL, created_at - created_at % 60000, count(*) FROM events
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+SELECT a.project_id, NULL, 60, a.started_at - a.started_at % 3600000, count(*), sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)), count(*) - sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)),
+    sum((a.duration_ms >= 0 AND a.duration_ms < 1)),
+    sum((a.duration_ms >= 1 AND a.duration_ms < 2)),
+    sum((a.duration_ms >= 2 AND a.duration_ms < 3)),
+    sum((a.duration_ms >= 3 AND a.duration_ms < 4)),
+    sum((a.duration_ms >= 4 AND a.duration_ms < 5)),
+    sum((a.duration_ms >= 5 AND a.duration_ms < 6)),
+    sum((a.duration_ms >= 6 AND a.duration_ms < 7)),
+    sum((a.duration_ms >= 7 AND a.duration_ms < 8)),
+    sum((a.duration_ms >= 8 AND a.duration_ms < 10)),
+    sum((a.duration_ms >= 10 AND a.duration_ms < 12)),
+    sum((a.duration_ms >= 12 AND a.duration_ms < 14)),
+    sum((a.duration_ms >= 14 AND a.duration_ms < 17)),
+    sum((a.duration_ms >= 17 AND a.duration_ms < 20)),
+    sum((a.duration_ms >= 20 AND a.duration_ms < 24)),
+    sum((a.duration_ms >= 24 AND a.duration_ms < 29)),
+    sum((a.duration_ms >= 29 AND a.duration_ms < 35)),
+    sum((a.duration_ms >= 35 AND a.duration_ms < 42)),
+    sum((a.duration_ms >= 42 AND a.duration_ms < 50)),
+    sum((a.duration_ms >= 50 AND a.duration_ms < 60)),
+    sum((a.duration_ms >= 60 AND a.duration_ms < 72)),
+    sum((a.duration_ms >= 72 AND a.duration_ms < 86)),
+    sum((a.duration_ms >= 86 AND a.duration_ms < 103)),
+    sum((a.duration_ms >= 103 AND a.duration_ms < 124)),
+    sum((a.duration_ms >= 124 AND a.duration_ms < 149)),
+    sum((a.duration_ms >= 149 AND a.duration_ms < 179)),
+    sum((a.duration_ms >= 179 AND a.duration_ms < 215)),
+    sum((a.duration_ms >= 215 AND a.duration_ms < 258)),
+    sum((a.duration_ms >= 258 AND a.duration_ms < 310)),
+    sum((a.duration_ms >= 310 AND a.duration_ms < 372)),
+    sum((a.duration_ms >= 372 AND a.duration_ms < 446)),
+    sum((a.duration_ms >= 446 AND a.duration_ms < 535)),
+    sum((a.duration_ms >= 535 AND a.duration_ms < 642)),
+    sum((a.duration_ms >= 642 AND a.duration_ms < 770)),
+    sum((a.duration_ms >= 770 AND a.duration_ms < 924)),
+    sum((a.duration_ms >= 924 AND a.duration_ms < 1109)),
+    sum((a.duration_ms >= 1109 AND a.duration_ms < 1331)),
+    sum((a.duration_ms >= 1331 AND a.duration_ms < 1597)),
+    sum((a.duration_ms >= 1597 AND a.duration_ms < 1916)),
+    sum((a.duration_ms >= 1916 AND a.duration_ms < 2299)),
+    sum((a.duration_ms >= 2299 AND a.duration_ms < 2759)),
+    sum((a.duration_ms >= 2759 AND a.duration_ms < 3311)),
+    sum((a.duration_ms >= 3311 AND a.duration_ms < 3973)),
+    sum((a.duration_ms >= 3973 AND a.duration_ms < 4768)),
+    sum((a.duration_ms >= 4768 AND a.duration_ms < 5722)),
+    sum((a.duration_ms >= 5722 AND a.duration_ms < 6866)),
+    sum((a.duration_ms >= 6866 AND a.duration_ms < 8239)),
+    sum((a.duration_ms >= 8239 AND a.duration_ms < 9887)),
+    sum((a.duration_ms >= 9887 AND a.duration_ms < 11864)),
+    sum((a.duration_ms >= 11864 AND a.duration_ms < 14237)),
+    sum((a.duration_ms >= 14237 AND a.duration_ms < 17084)),
+    sum((a.duration_ms >= 17084 AND a.duration_ms < 20501)),
+    sum((a.duration_ms >= 20501 AND a.duration_ms < 24601)),
+    sum((a.duration_ms >= 24601 AND a.duration_ms < 29521)),
+    sum((a.duration_ms >= 29521 AND a.duration_ms < 35425)),
+    sum((a.duration_ms >= 35425 AND a.duration_ms < 42510)),
+    sum((a.duration_ms >= 42510 AND a.duration_ms < 51012)),
+    sum((a.duration_ms >= 51012 AND a.duration_ms < 61214)),
+    sum(a.duration_ms >= 61214)
+FROM attempts a
+GROUP BY a.project_id, a.started_at - a.started_at % 3600000;
+--> statement-breakpoint
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+SELECT a.project_id, d.application_id, 60, a.started_at - a.started_at % 3600000, count(*), sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)), count(*) - sum(coalesce(json_extract(a.response, '$.status') BETWEEN 200 AND 299, 0)),
+    sum((a.duration_ms >= 0 AND a.duration_ms < 1)),
+    sum((a.duration_ms >= 1 AND a.duration_ms < 2)),
+    sum((a.duration_ms >= 2 AND a.duration_ms < 3)),
+    sum((a.duration_ms >= 3 AND a.duration_ms < 4)),
+    sum((a.duration_ms >= 4 AND a.duration_ms < 5)),
+    sum((a.duration_ms >= 5 AND a.duration_ms < 6)),
+    sum((a.duration_ms >= 6 AND a.duration_ms < 7)),
+    sum((a.duration_ms >= 7 AND a.duration_ms < 8)),
+    sum((a.duration_ms >= 8 AND a.duration_ms < 10)),
+    sum((a.duration_ms >= 10 AND a.duration_ms < 12)),
+    sum((a.duration_ms >= 12 AND a.duration_ms < 14)),
+    sum((a.duration_ms >= 14 AND a.duration_ms < 17)),
+    sum((a.duration_ms >= 17 AND a.duration_ms < 20)),
+    sum((a.duration_ms >= 20 AND a.duration_ms < 24)),
+    sum((a.duration_ms >= 24 AND a.duration_ms < 29)),
+    sum((a.duration_ms >= 29 AND a.duration_ms < 35)),
+    sum((a.duration_ms >= 35 AND a.duration_ms < 42)),
+    sum((a.duration_ms >= 42 AND a.duration_ms < 50)),
+    sum((a.duration_ms >= 50 AND a.duration_ms < 60)),
+    sum((a.duration_ms >= 60 AND a.duration_ms < 72)),
+    sum((a.duration_ms >= 72 AND a.duration_ms < 86)),
+    sum((a.duration_ms >= 86 AND a.duration_ms < 103)),
+    sum((a.duration_ms >= 103 AND a.duration_ms < 124)),
+    sum((a.duration_ms >= 124 AND a.duration_ms < 149)),
+    sum((a.duration_ms >= 149 AND a.duration_ms < 179)),
+    sum((a.duration_ms >= 179 AND a.duration_ms < 215)),
+    sum((a.duration_ms >= 215 AND a.duration_ms < 258)),
+    sum((a.duration_ms >= 258 AND a.duration_ms < 310)),
+    sum((a.duration_ms >= 310 AND a.duration_ms < 372)),
+    sum((a.duration_ms >= 372 AND a.duration_ms < 446)),
+    sum((a.duration_ms >= 446 AND a.duration_ms < 535)),
+    sum((a.duration_ms >= 535 AND a.duration_ms < 642)),
+    sum((a.duration_ms >= 642 AND a.duration_ms < 770)),
+    sum((a.duration_ms >= 770 AND a.duration_ms < 924)),
+    sum((a.duration_ms >= 924 AND a.duration_ms < 1109)),
+    sum((a.duration_ms >= 1109 AND a.duration_ms < 1331)),
+    sum((a.duration_ms >= 1331 AND a.duration_ms < 1597)),
+    sum((a.duration_ms >= 1597 AND a.duration_ms < 1916)),
+    sum((a.duration_ms >= 1916 AND a.duration_ms < 2299)),
+    sum((a.duration_ms >= 2299 AND a.duration_ms < 2759)),
+    sum((a.duration_ms >= 2759 AND a.duration_ms < 3311)),
+    sum((a.duration_ms >= 3311 AND a.duration_ms < 3973)),
+    sum((a.duration_ms >= 3973 AND a.duration_ms < 4768)),
+    sum((a.duration_ms >= 4768 AND a.duration_ms < 5722)),
+    sum((a.duration_ms >= 5722 AND a.duration_ms < 6866)),
+    sum((a.duration_ms >= 6866 AND a.duration_ms < 8239)),
+    sum((a.duration_ms >= 8239 AND a.duration_ms < 9887)),
+    sum((a.duration_ms >= 9887 AND a.duration_ms < 11864)),
+    sum((a.duration_ms >= 11864 AND a.duration_ms < 14237)),
+    sum((a.duration_ms >= 14237 AND a.duration_ms < 17084)),
+    sum((a.duration_ms >= 17084 AND a.duration_ms < 20501)),
+    sum((a.duration_ms >= 20501 AND a.duration_ms < 24601)),
+    sum((a.duration_ms >= 24601 AND a.duration_ms < 29521)),
+    sum((a.duration_ms >= 29521 AND a.duration_ms < 35425)),
+    sum((a.duration_ms >= 35425 AND a.duration_ms < 42510)),
+    sum((a.duration_ms >= 42510 AND a.duration_ms < 51012)),
+    sum((a.duration_ms >= 51012 AND a.duration_ms < 61214)),
+    sum(a.duration_ms >= 61214)
+FROM attempts a JOIN deliveries d ON d.id = a.delivery_id AND d.application_id IS NOT NULL
+GROUP BY a.project_id, d.application_id, a.started_at - a.started_at % 3600000;
+--> statement-breakpoint
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events)
+SELECT project_id, NULL, 1, created_at - created_at % 60000, count(*) FROM events
 WHERE true
 GROUP BY project_id, created_at - created_at % 60000
-ON CONFLICT (project_id, minute) WHERE application_id IS NULL DO UPDATE SET events = excluded.events;
+ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET events = excluded.events;
 --> statement-breakpoint
-INSERT INTO stats_minutes (project_id, application_id, minute, events)
-SELECT project_id, application_id, created_at - created_at % 60000, count(*) FROM events
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events)
+SELECT project_id, application_id, 1, created_at - created_at % 60000, count(*) FROM events
 WHERE application_id IS NOT NULL
 GROUP BY project_id, application_id, created_at - created_at % 60000
-ON CONFLICT (project_id, application_id, minute) WHERE application_id IS NOT NULL DO UPDATE SET events = excluded.events;
+ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET events = excluded.events;
 --> statement-breakpoint
-INSERT INTO stats_minutes (project_id, application_id, minute, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
-SELECT project_id, NULL, created_at - created_at % 60000, sum(status = 'queued'), sum(status = 'sending'), sum(status = 'retrying'), sum(status = 'succeeded'), sum(status = 'failed'), sum(status = 'paused') FROM deliveries
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events)
+SELECT project_id, NULL, 60, created_at - created_at % 3600000, count(*) FROM events
+WHERE true
+GROUP BY project_id, created_at - created_at % 3600000
+ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET events = excluded.events;
+--> statement-breakpoint
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events)
+SELECT project_id, application_id, 60, created_at - created_at % 3600000, count(*) FROM events
+WHERE application_id IS NOT NULL
+GROUP BY project_id, application_id, created_at - created_at % 3600000
+ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET events = excluded.events;
+--> statement-breakpoint
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+SELECT project_id, NULL, 1, created_at - created_at % 60000, sum(status = 'queued'), sum(status = 'sending'), sum(status = 'retrying'), sum(status = 'succeeded'), sum(status = 'failed'), sum(status = 'paused') FROM deliveries
 WHERE true
 GROUP BY project_id, created_at - created_at % 60000
-ON CONFLICT (project_id, minute) WHERE application_id IS NULL DO UPDATE SET deliveries_queued = excluded.deliveries_queued, deliveries_sending = excluded.deliveries_sending, deliveries_retrying = excluded.deliveries_retrying, deliveries_succeeded = excluded.deliveries_succeeded, deliveries_failed = excluded.deliveries_failed, deliveries_paused = excluded.deliveries_paused;
+ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET deliveries_queued = excluded.deliveries_queued, deliveries_sending = excluded.deliveries_sending, deliveries_retrying = excluded.deliveries_retrying, deliveries_succeeded = excluded.deliveries_succeeded, deliveries_failed = excluded.deliveries_failed, deliveries_paused = excluded.deliveries_paused;
 --> statement-breakpoint
-INSERT INTO stats_minutes (project_id, application_id, minute, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
-SELECT project_id, application_id, created_at - created_at % 60000, sum(status = 'queued'), sum(status = 'sending'), sum(status = 'retrying'), sum(status = 'succeeded'), sum(status = 'failed'), sum(status = 'paused') FROM deliveries
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+SELECT project_id, application_id, 1, created_at - created_at % 60000, sum(status = 'queued'), sum(status = 'sending'), sum(status = 'retrying'), sum(status = 'succeeded'), sum(status = 'failed'), sum(status = 'paused') FROM deliveries
 WHERE application_id IS NOT NULL
 GROUP BY project_id, application_id, created_at - created_at % 60000
-ON CONFLICT (project_id, application_id, minute) WHERE application_id IS NOT NULL DO UPDATE SET deliveries_queued = excluded.deliveries_queued, deliveries_sending = excluded.deliveries_sending, deliveries_retrying = excluded.deliveries_retrying, deliveries_succeeded = excluded.deliveries_succeeded, deliveries_failed = excluded.deliveries_failed, deliveries_paused = excluded.deliveries_paused;
+ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET deliveries_queued = excluded.deliveries_queued, deliveries_sending = excluded.deliveries_sending, deliveries_retrying = excluded.deliveries_retrying, deliveries_succeeded = excluded.deliveries_succeeded, deliveries_failed = excluded.deliveries_failed, deliveries_paused = excluded.deliveries_paused;
 --> statement-breakpoint
-CREATE TRIGGER stats_minutes_count_event AFTER INSERT ON events BEGIN
-  INSERT INTO stats_minutes (project_id, application_id, minute, events) SELECT NEW.project_id, NULL, NEW.created_at - NEW.created_at % 60000, 1 WHERE true
-    ON CONFLICT (project_id, minute) WHERE application_id IS NULL DO UPDATE SET events = events + 1;
-  INSERT INTO stats_minutes (project_id, application_id, minute, events) SELECT NEW.project_id, NEW.application_id, NEW.created_at - NEW.created_at % 60000, 1 WHERE NEW.application_id IS NOT NULL
-    ON CONFLICT (project_id, application_id, minute) WHERE application_id IS NOT NULL DO UPDATE SET events = events + 1;
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+SELECT project_id, NULL, 60, created_at - created_at % 3600000, sum(status = 'queued'), sum(status = 'sending'), sum(status = 'retrying'), sum(status = 'succeeded'), sum(status = 'failed'), sum(status = 'paused') FROM deliveries
+WHERE true
+GROUP BY project_id, created_at - created_at % 3600000
+ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET deliveries_queued = excluded.deliveries_queued, deliveries_sending = excluded.deliveries_sending, deliveries_retrying = excluded.deliveries_retrying, deliveries_succeeded = excluded.deliveries_succeeded, deliveries_failed = excluded.deliveries_failed, deliveries_paused = excluded.deliveries_paused;
+--> statement-breakpoint
+INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+SELECT project_id, application_id, 60, created_at - created_at % 3600000, sum(status = 'queued'), sum(status = 'sending'), sum(status = 'retrying'), sum(status = 'succeeded'), sum(status = 'failed'), sum(status = 'paused') FROM deliveries
+WHERE application_id IS NOT NULL
+GROUP BY project_id, application_id, created_at - created_at % 3600000
+ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET deliveries_queued = excluded.deliveries_queued, deliveries_sending = excluded.deliveries_sending, deliveries_retrying = excluded.deliveries_retrying, deliveries_succeeded = excluded.deliveries_succeeded, deliveries_failed = excluded.deliveries_failed, deliveries_paused = excluded.deliveries_paused;
+--> statement-breakpoint
+CREATE TRIGGER stats_rollups_count_event AFTER INSERT ON events BEGIN
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events) SELECT NEW.project_id, NULL, 1, NEW.created_at - NEW.created_at % 60000, 1 WHERE true
+    ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET events = events + 1;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events) SELECT NEW.project_id, NEW.application_id, 1, NEW.created_at - NEW.created_at % 60000, 1 WHERE NEW.application_id IS NOT NULL
+    ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET events = events + 1;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events) SELECT NEW.project_id, NULL, 60, NEW.created_at - NEW.created_at % 3600000, 1 WHERE true
+    ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET events = events + 1;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, events) SELECT NEW.project_id, NEW.application_id, 60, NEW.created_at - NEW.created_at % 3600000, 1 WHERE NEW.application_id IS NOT NULL
+    ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET events = events + 1;
 END;
 --> statement-breakpoint
-CREATE TRIGGER stats_minutes_count_delivery AFTER INSERT ON deliveries BEGIN
-  INSERT INTO stats_minutes (project_id, application_id, minute, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
-  SELECT NEW.project_id, NULL, NEW.created_at - NEW.created_at % 60000, NEW.status = 'queued', NEW.status = 'sending', NEW.status = 'retrying', NEW.status = 'succeeded', NEW.status = 'failed', NEW.status = 'paused' WHERE true
-    ON CONFLICT (project_id, minute) WHERE application_id IS NULL DO UPDATE SET deliveries_queued = deliveries_queued + excluded.deliveries_queued, deliveries_sending = deliveries_sending + excluded.deliveries_sending, deliveries_retrying = deliveries_retrying + excluded.deliveries_retrying, deliveries_succeeded = deliveries_succeeded + excluded.deliveries_succeeded, deliveries_failed = deliveries_failed + excluded.deliveries_failed, deliveries_paused = deliveries_paused + excluded.deliveries_paused;
-  INSERT INTO stats_minutes (project_id, application_id, minute, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
-  SELECT NEW.project_id, NEW.application_id, NEW.created_at - NEW.created_at % 60000, NEW.status = 'queued', NEW.status = 'sending', NEW.status = 'retrying', NEW.status = 'succeeded', NEW.status = 'failed', NEW.status = 'paused' WHERE NEW.application_id IS NOT NULL
-    ON CONFLICT (project_id, application_id, minute) WHERE application_id IS NOT NULL DO UPDATE SET deliveries_queued = deliveries_queued + excluded.deliveries_queued, deliveries_sending = deliveries_sending + excluded.deliveries_sending, deliveries_retrying = deliveries_retrying + excluded.deliveries_retrying, deliveries_succeeded = deliveries_succeeded + excluded.deliveries_succeeded, deliveries_failed = deliveries_failed + excluded.deliveries_failed, deliveries_paused = deliveries_paused + excluded.deliveries_paused;
+CREATE TRIGGER stats_rollups_count_delivery AFTER INSERT ON deliveries BEGIN
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+  SELECT NEW.project_id, NULL, 1, NEW.created_at - NEW.created_at % 60000, NEW.status = 'queued', NEW.status = 'sending', NEW.status = 'retrying', NEW.status = 'succeeded', NEW.status = 'failed', NEW.status = 'paused' WHERE true
+    ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET deliveries_queued = deliveries_queued + excluded.deliveries_queued, deliveries_sending = deliveries_sending + excluded.deliveries_sending, deliveries_retrying = deliveries_retrying + excluded.deliveries_retrying, deliveries_succeeded = deliveries_succeeded + excluded.deliveries_succeeded, deliveries_failed = deliveries_failed + excluded.deliveries_failed, deliveries_paused = deliveries_paused + excluded.deliveries_paused;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+  SELECT NEW.project_id, NEW.application_id, 1, NEW.created_at - NEW.created_at % 60000, NEW.status = 'queued', NEW.status = 'sending', NEW.status = 'retrying', NEW.status = 'succeeded', NEW.status = 'failed', NEW.status = 'paused' WHERE NEW.application_id IS NOT NULL
+    ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET deliveries_queued = deliveries_queued + excluded.deliveries_queued, deliveries_sending = deliveries_sending + excluded.deliveries_sending, deliveries_retrying = deliveries_retrying + excluded.deliveries_retrying, deliveries_succeeded = deliveries_succeeded + excluded.deliveries_succeeded, deliveries_failed = deliveries_failed + excluded.deliveries_failed, deliveries_paused = deliveries_paused + excluded.deliveries_paused;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+  SELECT NEW.project_id, NULL, 60, NEW.created_at - NEW.created_at % 3600000, NEW.status = 'queued', NEW.status = 'sending', NEW.status = 'retrying', NEW.status = 'succeeded', NEW.status = 'failed', NEW.status = 'paused' WHERE true
+    ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET deliveries_queued = deliveries_queued + excluded.deliveries_queued, deliveries_sending = deliveries_sending + excluded.deliveries_sending, deliveries_retrying = deliveries_retrying + excluded.deliveries_retrying, deliveries_succeeded = deliveries_succeeded + excluded.deliveries_succeeded, deliveries_failed = deliveries_failed + excluded.deliveries_failed, deliveries_paused = deliveries_paused + excluded.deliveries_paused;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, deliveries_queued, deliveries_sending, deliveries_retrying, deliveries_succeeded, deliveries_failed, deliveries_paused)
+  SELECT NEW.project_id, NEW.application_id, 60, NEW.created_at - NEW.created_at % 3600000, NEW.status = 'queued', NEW.status = 'sending', NEW.status = 'retrying', NEW.status = 'succeeded', NEW.status = 'failed', NEW.status = 'paused' WHERE NEW.application_id IS NOT NULL
+    ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET deliveries_queued = deliveries_queued + excluded.deliveries_queued, deliveries_sending = deliveries_sending + excluded.deliveries_sending, deliveries_retrying = deliveries_retrying + excluded.deliveries_retrying, deliveries_succeeded = deliveries_succeeded + excluded.deliveries_succeeded, deliveries_failed = deliveries_failed + excluded.deliveries_failed, deliveries_paused = deliveries_paused + excluded.deliveries_paused;
 END;
 --> statement-breakpoint
--- A plain UPDATE: a row pruned by retention (an old delivery still pending) is not brought back with a negative count.
-CREATE TRIGGER stats_minutes_move_delivery AFTER UPDATE OF status ON deliveries WHEN OLD.status IS NOT NEW.status BEGIN
-  UPDATE stats_minutes SET
+-- Plain UPDATEs: a row deleted by retention (an old delivery still pending) is not brought back with a negative count.
+CREATE TRIGGER stats_rollups_move_delivery AFTER UPDATE OF status ON deliveries WHEN OLD.status IS NOT NEW.status BEGIN
+  UPDATE stats_rollups SET
     deliveries_queued = deliveries_queued + (NEW.status = 'queued') - (OLD.status = 'queued'),
     deliveries_sending = deliveries_sending + (NEW.status = 'sending') - (OLD.status = 'sending'),
     deliveries_retrying = deliveries_retrying + (NEW.status = 'retrying') - (OLD.status = 'retrying'),
     deliveries_succeeded = deliveries_succeeded + (NEW.status = 'succeeded') - (OLD.status = 'succeeded'),
     deliveries_failed = deliveries_failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
     deliveries_paused = deliveries_paused + (NEW.status = 'paused') - (OLD.status = 'paused')
-  WHERE project_id = NEW.project_id AND application_id IS NULL AND minute = NEW.created_at - NEW.created_at % 60000;
-  UPDATE stats_minutes SET
+  WHERE project_id = NEW.project_id AND application_id IS NULL AND span_minutes = 1 AND start = NEW.created_at - NEW.created_at % 60000;
+  UPDATE stats_rollups SET
     deliveries_queued = deliveries_queued + (NEW.status = 'queued') - (OLD.status = 'queued'),
     deliveries_sending = deliveries_sending + (NEW.status = 'sending') - (OLD.status = 'sending'),
     deliveries_retrying = deliveries_retrying + (NEW.status = 'retrying') - (OLD.status = 'retrying'),
     deliveries_succeeded = deliveries_succeeded + (NEW.status = 'succeeded') - (OLD.status = 'succeeded'),
     deliveries_failed = deliveries_failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
     deliveries_paused = deliveries_paused + (NEW.status = 'paused') - (OLD.status = 'paused')
-  WHERE project_id = NEW.project_id AND application_id = NEW.application_id AND minute = NEW.created_at - NEW.created_at % 60000;
+  WHERE project_id = NEW.project_id AND application_id = NEW.application_id AND span_minutes = 1 AND start = NEW.created_at - NEW.created_at % 60000;
+  UPDATE stats_rollups SET
+    deliveries_queued = deliveries_queued + (NEW.status = 'queued') - (OLD.status = 'queued'),
+    deliveries_sending = deliveries_sending + (NEW.status = 'sending') - (OLD.status = 'sending'),
+    deliveries_retrying = deliveries_retrying + (NEW.status = 'retrying') - (OLD.status = 'retrying'),
+    deliveries_succeeded = deliveries_succeeded + (NEW.status = 'succeeded') - (OLD.status = 'succeeded'),
+    deliveries_failed = deliveries_failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
+    deliveries_paused = deliveries_paused + (NEW.status = 'paused') - (OLD.status = 'paused')
+  WHERE project_id = NEW.project_id AND application_id IS NULL AND span_minutes = 60 AND start = NEW.created_at - NEW.created_at % 3600000;
+  UPDATE stats_rollups SET
+    deliveries_queued = deliveries_queued + (NEW.status = 'queued') - (OLD.status = 'queued'),
+    deliveries_sending = deliveries_sending + (NEW.status = 'sending') - (OLD.status = 'sending'),
+    deliveries_retrying = deliveries_retrying + (NEW.status = 'retrying') - (OLD.status = 'retrying'),
+    deliveries_succeeded = deliveries_succeeded + (NEW.status = 'succeeded') - (OLD.status = 'succeeded'),
+    deliveries_failed = deliveries_failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
+    deliveries_paused = deliveries_paused + (NEW.status = 'paused') - (OLD.status = 'paused')
+  WHERE project_id = NEW.project_id AND application_id = NEW.application_id AND span_minutes = 60 AND start = NEW.created_at - NEW.created_at % 3600000;
 END;
 --> statement-breakpoint
--- Attempts carry no application: the application's row is their delivery's (one primary-key lookup).
-CREATE TRIGGER stats_minutes_count_attempt AFTER INSERT ON attempts BEGIN
-  INSERT INTO stats_minutes (project_id, application_id, minute, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
-  SELECT NEW.project_id, NULL, NEW.started_at - NEW.started_at % 60000, 1, coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0), 1 - coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0),
+-- Attempts carry no application: the application's rows are their delivery's (one primary-key lookup).
+CREATE TRIGGER stats_rollups_count_attempt AFTER INSERT ON attempts BEGIN
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+  SELECT NEW.project_id, NULL, 1, NEW.started_at - NEW.started_at % 60000, 1, coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0), 1 - coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0),
     (NEW.duration_ms >= 0 AND NEW.duration_ms < 1),
     (NEW.duration_ms >= 1 AND NEW.duration_ms < 2),
     (NEW.duration_ms >= 2 AND NEW.duration_ms < 3),
@@ -327,7 +505,7 @@ CREATE TRIGGER stats_minutes_count_attempt AFTER INSERT ON attempts BEGIN
     (NEW.duration_ms >= 51012 AND NEW.duration_ms < 61214),
     NEW.duration_ms >= 61214
   WHERE true
-  ON CONFLICT (project_id, minute) WHERE application_id IS NULL DO UPDATE SET
+  ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET
     attempts = attempts + excluded.attempts,
     attempts_succeeded = attempts_succeeded + excluded.attempts_succeeded,
     attempts_failed = attempts_failed + excluded.attempts_failed,
@@ -389,8 +567,8 @@ CREATE TRIGGER stats_minutes_count_attempt AFTER INSERT ON attempts BEGIN
     latency_ms_42510 = latency_ms_42510 + excluded.latency_ms_42510,
     latency_ms_51012 = latency_ms_51012 + excluded.latency_ms_51012,
     latency_ms_61214 = latency_ms_61214 + excluded.latency_ms_61214;
-  INSERT INTO stats_minutes (project_id, application_id, minute, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
-  SELECT NEW.project_id, d.application_id, NEW.started_at - NEW.started_at % 60000, 1, coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0), 1 - coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0),
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+  SELECT NEW.project_id, d.application_id, 1, NEW.started_at - NEW.started_at % 60000, 1, coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0), 1 - coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0),
     (NEW.duration_ms >= 0 AND NEW.duration_ms < 1),
     (NEW.duration_ms >= 1 AND NEW.duration_ms < 2),
     (NEW.duration_ms >= 2 AND NEW.duration_ms < 3),
@@ -450,7 +628,253 @@ CREATE TRIGGER stats_minutes_count_attempt AFTER INSERT ON attempts BEGIN
     (NEW.duration_ms >= 51012 AND NEW.duration_ms < 61214),
     NEW.duration_ms >= 61214
   FROM deliveries d WHERE d.id = NEW.delivery_id AND d.application_id IS NOT NULL
-  ON CONFLICT (project_id, application_id, minute) WHERE application_id IS NOT NULL DO UPDATE SET
+  ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET
+    attempts = attempts + excluded.attempts,
+    attempts_succeeded = attempts_succeeded + excluded.attempts_succeeded,
+    attempts_failed = attempts_failed + excluded.attempts_failed,
+    latency_ms_0 = latency_ms_0 + excluded.latency_ms_0,
+    latency_ms_1 = latency_ms_1 + excluded.latency_ms_1,
+    latency_ms_2 = latency_ms_2 + excluded.latency_ms_2,
+    latency_ms_3 = latency_ms_3 + excluded.latency_ms_3,
+    latency_ms_4 = latency_ms_4 + excluded.latency_ms_4,
+    latency_ms_5 = latency_ms_5 + excluded.latency_ms_5,
+    latency_ms_6 = latency_ms_6 + excluded.latency_ms_6,
+    latency_ms_7 = latency_ms_7 + excluded.latency_ms_7,
+    latency_ms_8 = latency_ms_8 + excluded.latency_ms_8,
+    latency_ms_10 = latency_ms_10 + excluded.latency_ms_10,
+    latency_ms_12 = latency_ms_12 + excluded.latency_ms_12,
+    latency_ms_14 = latency_ms_14 + excluded.latency_ms_14,
+    latency_ms_17 = latency_ms_17 + excluded.latency_ms_17,
+    latency_ms_20 = latency_ms_20 + excluded.latency_ms_20,
+    latency_ms_24 = latency_ms_24 + excluded.latency_ms_24,
+    latency_ms_29 = latency_ms_29 + excluded.latency_ms_29,
+    latency_ms_35 = latency_ms_35 + excluded.latency_ms_35,
+    latency_ms_42 = latency_ms_42 + excluded.latency_ms_42,
+    latency_ms_50 = latency_ms_50 + excluded.latency_ms_50,
+    latency_ms_60 = latency_ms_60 + excluded.latency_ms_60,
+    latency_ms_72 = latency_ms_72 + excluded.latency_ms_72,
+    latency_ms_86 = latency_ms_86 + excluded.latency_ms_86,
+    latency_ms_103 = latency_ms_103 + excluded.latency_ms_103,
+    latency_ms_124 = latency_ms_124 + excluded.latency_ms_124,
+    latency_ms_149 = latency_ms_149 + excluded.latency_ms_149,
+    latency_ms_179 = latency_ms_179 + excluded.latency_ms_179,
+    latency_ms_215 = latency_ms_215 + excluded.latency_ms_215,
+    latency_ms_258 = latency_ms_258 + excluded.latency_ms_258,
+    latency_ms_310 = latency_ms_310 + excluded.latency_ms_310,
+    latency_ms_372 = latency_ms_372 + excluded.latency_ms_372,
+    latency_ms_446 = latency_ms_446 + excluded.latency_ms_446,
+    latency_ms_535 = latency_ms_535 + excluded.latency_ms_535,
+    latency_ms_642 = latency_ms_642 + excluded.latency_ms_642,
+    latency_ms_770 = latency_ms_770 + excluded.latency_ms_770,
+    latency_ms_924 = latency_ms_924 + excluded.latency_ms_924,
+    latency_ms_1109 = latency_ms_1109 + excluded.latency_ms_1109,
+    latency_ms_1331 = latency_ms_1331 + excluded.latency_ms_1331,
+    latency_ms_1597 = latency_ms_1597 + excluded.latency_ms_1597,
+    latency_ms_1916 = latency_ms_1916 + excluded.latency_ms_1916,
+    latency_ms_2299 = latency_ms_2299 + excluded.latency_ms_2299,
+    latency_ms_2759 = latency_ms_2759 + excluded.latency_ms_2759,
+    latency_ms_3311 = latency_ms_3311 + excluded.latency_ms_3311,
+    latency_ms_3973 = latency_ms_3973 + excluded.latency_ms_3973,
+    latency_ms_4768 = latency_ms_4768 + excluded.latency_ms_4768,
+    latency_ms_5722 = latency_ms_5722 + excluded.latency_ms_5722,
+    latency_ms_6866 = latency_ms_6866 + excluded.latency_ms_6866,
+    latency_ms_8239 = latency_ms_8239 + excluded.latency_ms_8239,
+    latency_ms_9887 = latency_ms_9887 + excluded.latency_ms_9887,
+    latency_ms_11864 = latency_ms_11864 + excluded.latency_ms_11864,
+    latency_ms_14237 = latency_ms_14237 + excluded.latency_ms_14237,
+    latency_ms_17084 = latency_ms_17084 + excluded.latency_ms_17084,
+    latency_ms_20501 = latency_ms_20501 + excluded.latency_ms_20501,
+    latency_ms_24601 = latency_ms_24601 + excluded.latency_ms_24601,
+    latency_ms_29521 = latency_ms_29521 + excluded.latency_ms_29521,
+    latency_ms_35425 = latency_ms_35425 + excluded.latency_ms_35425,
+    latency_ms_42510 = latency_ms_42510 + excluded.latency_ms_42510,
+    latency_ms_51012 = latency_ms_51012 + excluded.latency_ms_51012,
+    latency_ms_61214 = latency_ms_61214 + excluded.latency_ms_61214;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+  SELECT NEW.project_id, NULL, 60, NEW.started_at - NEW.started_at % 3600000, 1, coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0), 1 - coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0),
+    (NEW.duration_ms >= 0 AND NEW.duration_ms < 1),
+    (NEW.duration_ms >= 1 AND NEW.duration_ms < 2),
+    (NEW.duration_ms >= 2 AND NEW.duration_ms < 3),
+    (NEW.duration_ms >= 3 AND NEW.duration_ms < 4),
+    (NEW.duration_ms >= 4 AND NEW.duration_ms < 5),
+    (NEW.duration_ms >= 5 AND NEW.duration_ms < 6),
+    (NEW.duration_ms >= 6 AND NEW.duration_ms < 7),
+    (NEW.duration_ms >= 7 AND NEW.duration_ms < 8),
+    (NEW.duration_ms >= 8 AND NEW.duration_ms < 10),
+    (NEW.duration_ms >= 10 AND NEW.duration_ms < 12),
+    (NEW.duration_ms >= 12 AND NEW.duration_ms < 14),
+    (NEW.duration_ms >= 14 AND NEW.duration_ms < 17),
+    (NEW.duration_ms >= 17 AND NEW.duration_ms < 20),
+    (NEW.duration_ms >= 20 AND NEW.duration_ms < 24),
+    (NEW.duration_ms >= 24 AND NEW.duration_ms < 29),
+    (NEW.duration_ms >= 29 AND NEW.duration_ms < 35),
+    (NEW.duration_ms >= 35 AND NEW.duration_ms < 42),
+    (NEW.duration_ms >= 42 AND NEW.duration_ms < 50),
+    (NEW.duration_ms >= 50 AND NEW.duration_ms < 60),
+    (NEW.duration_ms >= 60 AND NEW.duration_ms < 72),
+    (NEW.duration_ms >= 72 AND NEW.duration_ms < 86),
+    (NEW.duration_ms >= 86 AND NEW.duration_ms < 103),
+    (NEW.duration_ms >= 103 AND NEW.duration_ms < 124),
+    (NEW.duration_ms >= 124 AND NEW.duration_ms < 149),
+    (NEW.duration_ms >= 149 AND NEW.duration_ms < 179),
+    (NEW.duration_ms >= 179 AND NEW.duration_ms < 215),
+    (NEW.duration_ms >= 215 AND NEW.duration_ms < 258),
+    (NEW.duration_ms >= 258 AND NEW.duration_ms < 310),
+    (NEW.duration_ms >= 310 AND NEW.duration_ms < 372),
+    (NEW.duration_ms >= 372 AND NEW.duration_ms < 446),
+    (NEW.duration_ms >= 446 AND NEW.duration_ms < 535),
+    (NEW.duration_ms >= 535 AND NEW.duration_ms < 642),
+    (NEW.duration_ms >= 642 AND NEW.duration_ms < 770),
+    (NEW.duration_ms >= 770 AND NEW.duration_ms < 924),
+    (NEW.duration_ms >= 924 AND NEW.duration_ms < 1109),
+    (NEW.duration_ms >= 1109 AND NEW.duration_ms < 1331),
+    (NEW.duration_ms >= 1331 AND NEW.duration_ms < 1597),
+    (NEW.duration_ms >= 1597 AND NEW.duration_ms < 1916),
+    (NEW.duration_ms >= 1916 AND NEW.duration_ms < 2299),
+    (NEW.duration_ms >= 2299 AND NEW.duration_ms < 2759),
+    (NEW.duration_ms >= 2759 AND NEW.duration_ms < 3311),
+    (NEW.duration_ms >= 3311 AND NEW.duration_ms < 3973),
+    (NEW.duration_ms >= 3973 AND NEW.duration_ms < 4768),
+    (NEW.duration_ms >= 4768 AND NEW.duration_ms < 5722),
+    (NEW.duration_ms >= 5722 AND NEW.duration_ms < 6866),
+    (NEW.duration_ms >= 6866 AND NEW.duration_ms < 8239),
+    (NEW.duration_ms >= 8239 AND NEW.duration_ms < 9887),
+    (NEW.duration_ms >= 9887 AND NEW.duration_ms < 11864),
+    (NEW.duration_ms >= 11864 AND NEW.duration_ms < 14237),
+    (NEW.duration_ms >= 14237 AND NEW.duration_ms < 17084),
+    (NEW.duration_ms >= 17084 AND NEW.duration_ms < 20501),
+    (NEW.duration_ms >= 20501 AND NEW.duration_ms < 24601),
+    (NEW.duration_ms >= 24601 AND NEW.duration_ms < 29521),
+    (NEW.duration_ms >= 29521 AND NEW.duration_ms < 35425),
+    (NEW.duration_ms >= 35425 AND NEW.duration_ms < 42510),
+    (NEW.duration_ms >= 42510 AND NEW.duration_ms < 51012),
+    (NEW.duration_ms >= 51012 AND NEW.duration_ms < 61214),
+    NEW.duration_ms >= 61214
+  WHERE true
+  ON CONFLICT (project_id, span_minutes, start) WHERE application_id IS NULL DO UPDATE SET
+    attempts = attempts + excluded.attempts,
+    attempts_succeeded = attempts_succeeded + excluded.attempts_succeeded,
+    attempts_failed = attempts_failed + excluded.attempts_failed,
+    latency_ms_0 = latency_ms_0 + excluded.latency_ms_0,
+    latency_ms_1 = latency_ms_1 + excluded.latency_ms_1,
+    latency_ms_2 = latency_ms_2 + excluded.latency_ms_2,
+    latency_ms_3 = latency_ms_3 + excluded.latency_ms_3,
+    latency_ms_4 = latency_ms_4 + excluded.latency_ms_4,
+    latency_ms_5 = latency_ms_5 + excluded.latency_ms_5,
+    latency_ms_6 = latency_ms_6 + excluded.latency_ms_6,
+    latency_ms_7 = latency_ms_7 + excluded.latency_ms_7,
+    latency_ms_8 = latency_ms_8 + excluded.latency_ms_8,
+    latency_ms_10 = latency_ms_10 + excluded.latency_ms_10,
+    latency_ms_12 = latency_ms_12 + excluded.latency_ms_12,
+    latency_ms_14 = latency_ms_14 + excluded.latency_ms_14,
+    latency_ms_17 = latency_ms_17 + excluded.latency_ms_17,
+    latency_ms_20 = latency_ms_20 + excluded.latency_ms_20,
+    latency_ms_24 = latency_ms_24 + excluded.latency_ms_24,
+    latency_ms_29 = latency_ms_29 + excluded.latency_ms_29,
+    latency_ms_35 = latency_ms_35 + excluded.latency_ms_35,
+    latency_ms_42 = latency_ms_42 + excluded.latency_ms_42,
+    latency_ms_50 = latency_ms_50 + excluded.latency_ms_50,
+    latency_ms_60 = latency_ms_60 + excluded.latency_ms_60,
+    latency_ms_72 = latency_ms_72 + excluded.latency_ms_72,
+    latency_ms_86 = latency_ms_86 + excluded.latency_ms_86,
+    latency_ms_103 = latency_ms_103 + excluded.latency_ms_103,
+    latency_ms_124 = latency_ms_124 + excluded.latency_ms_124,
+    latency_ms_149 = latency_ms_149 + excluded.latency_ms_149,
+    latency_ms_179 = latency_ms_179 + excluded.latency_ms_179,
+    latency_ms_215 = latency_ms_215 + excluded.latency_ms_215,
+    latency_ms_258 = latency_ms_258 + excluded.latency_ms_258,
+    latency_ms_310 = latency_ms_310 + excluded.latency_ms_310,
+    latency_ms_372 = latency_ms_372 + excluded.latency_ms_372,
+    latency_ms_446 = latency_ms_446 + excluded.latency_ms_446,
+    latency_ms_535 = latency_ms_535 + excluded.latency_ms_535,
+    latency_ms_642 = latency_ms_642 + excluded.latency_ms_642,
+    latency_ms_770 = latency_ms_770 + excluded.latency_ms_770,
+    latency_ms_924 = latency_ms_924 + excluded.latency_ms_924,
+    latency_ms_1109 = latency_ms_1109 + excluded.latency_ms_1109,
+    latency_ms_1331 = latency_ms_1331 + excluded.latency_ms_1331,
+    latency_ms_1597 = latency_ms_1597 + excluded.latency_ms_1597,
+    latency_ms_1916 = latency_ms_1916 + excluded.latency_ms_1916,
+    latency_ms_2299 = latency_ms_2299 + excluded.latency_ms_2299,
+    latency_ms_2759 = latency_ms_2759 + excluded.latency_ms_2759,
+    latency_ms_3311 = latency_ms_3311 + excluded.latency_ms_3311,
+    latency_ms_3973 = latency_ms_3973 + excluded.latency_ms_3973,
+    latency_ms_4768 = latency_ms_4768 + excluded.latency_ms_4768,
+    latency_ms_5722 = latency_ms_5722 + excluded.latency_ms_5722,
+    latency_ms_6866 = latency_ms_6866 + excluded.latency_ms_6866,
+    latency_ms_8239 = latency_ms_8239 + excluded.latency_ms_8239,
+    latency_ms_9887 = latency_ms_9887 + excluded.latency_ms_9887,
+    latency_ms_11864 = latency_ms_11864 + excluded.latency_ms_11864,
+    latency_ms_14237 = latency_ms_14237 + excluded.latency_ms_14237,
+    latency_ms_17084 = latency_ms_17084 + excluded.latency_ms_17084,
+    latency_ms_20501 = latency_ms_20501 + excluded.latency_ms_20501,
+    latency_ms_24601 = latency_ms_24601 + excluded.latency_ms_24601,
+    latency_ms_29521 = latency_ms_29521 + excluded.latency_ms_29521,
+    latency_ms_35425 = latency_ms_35425 + excluded.latency_ms_35425,
+    latency_ms_42510 = latency_ms_42510 + excluded.latency_ms_42510,
+    latency_ms_51012 = latency_ms_51012 + excluded.latency_ms_51012,
+    latency_ms_61214 = latency_ms_61214 + excluded.latency_ms_61214;
+  INSERT INTO stats_rollups (project_id, application_id, span_minutes, start, attempts, attempts_succeeded, attempts_failed, latency_ms_0, latency_ms_1, latency_ms_2, latency_ms_3, latency_ms_4, latency_ms_5, latency_ms_6, latency_ms_7, latency_ms_8, latency_ms_10, latency_ms_12, latency_ms_14, latency_ms_17, latency_ms_20, latency_ms_24, latency_ms_29, latency_ms_35, latency_ms_42, latency_ms_50, latency_ms_60, latency_ms_72, latency_ms_86, latency_ms_103, latency_ms_124, latency_ms_149, latency_ms_179, latency_ms_215, latency_ms_258, latency_ms_310, latency_ms_372, latency_ms_446, latency_ms_535, latency_ms_642, latency_ms_770, latency_ms_924, latency_ms_1109, latency_ms_1331, latency_ms_1597, latency_ms_1916, latency_ms_2299, latency_ms_2759, latency_ms_3311, latency_ms_3973, latency_ms_4768, latency_ms_5722, latency_ms_6866, latency_ms_8239, latency_ms_9887, latency_ms_11864, latency_ms_14237, latency_ms_17084, latency_ms_20501, latency_ms_24601, latency_ms_29521, latency_ms_35425, latency_ms_42510, latency_ms_51012, latency_ms_61214)
+  SELECT NEW.project_id, d.application_id, 60, NEW.started_at - NEW.started_at % 3600000, 1, coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0), 1 - coalesce(json_extract(NEW.response, '$.status') BETWEEN 200 AND 299, 0),
+    (NEW.duration_ms >= 0 AND NEW.duration_ms < 1),
+    (NEW.duration_ms >= 1 AND NEW.duration_ms < 2),
+    (NEW.duration_ms >= 2 AND NEW.duration_ms < 3),
+    (NEW.duration_ms >= 3 AND NEW.duration_ms < 4),
+    (NEW.duration_ms >= 4 AND NEW.duration_ms < 5),
+    (NEW.duration_ms >= 5 AND NEW.duration_ms < 6),
+    (NEW.duration_ms >= 6 AND NEW.duration_ms < 7),
+    (NEW.duration_ms >= 7 AND NEW.duration_ms < 8),
+    (NEW.duration_ms >= 8 AND NEW.duration_ms < 10),
+    (NEW.duration_ms >= 10 AND NEW.duration_ms < 12),
+    (NEW.duration_ms >= 12 AND NEW.duration_ms < 14),
+    (NEW.duration_ms >= 14 AND NEW.duration_ms < 17),
+    (NEW.duration_ms >= 17 AND NEW.duration_ms < 20),
+    (NEW.duration_ms >= 20 AND NEW.duration_ms < 24),
+    (NEW.duration_ms >= 24 AND NEW.duration_ms < 29),
+    (NEW.duration_ms >= 29 AND NEW.duration_ms < 35),
+    (NEW.duration_ms >= 35 AND NEW.duration_ms < 42),
+    (NEW.duration_ms >= 42 AND NEW.duration_ms < 50),
+    (NEW.duration_ms >= 50 AND NEW.duration_ms < 60),
+    (NEW.duration_ms >= 60 AND NEW.duration_ms < 72),
+    (NEW.duration_ms >= 72 AND NEW.duration_ms < 86),
+    (NEW.duration_ms >= 86 AND NEW.duration_ms < 103),
+    (NEW.duration_ms >= 103 AND NEW.duration_ms < 124),
+    (NEW.duration_ms >= 124 AND NEW.duration_ms < 149),
+    (NEW.duration_ms >= 149 AND NEW.duration_ms < 179),
+    (NEW.duration_ms >= 179 AND NEW.duration_ms < 215),
+    (NEW.duration_ms >= 215 AND NEW.duration_ms < 258),
+    (NEW.duration_ms >= 258 AND NEW.duration_ms < 310),
+    (NEW.duration_ms >= 310 AND NEW.duration_ms < 372),
+    (NEW.duration_ms >= 372 AND NEW.duration_ms < 446),
+    (NEW.duration_ms >= 446 AND NEW.duration_ms < 535),
+    (NEW.duration_ms >= 535 AND NEW.duration_ms < 642),
+    (NEW.duration_ms >= 642 AND NEW.duration_ms < 770),
+    (NEW.duration_ms >= 770 AND NEW.duration_ms < 924),
+    (NEW.duration_ms >= 924 AND NEW.duration_ms < 1109),
+    (NEW.duration_ms >= 1109 AND NEW.duration_ms < 1331),
+    (NEW.duration_ms >= 1331 AND NEW.duration_ms < 1597),
+    (NEW.duration_ms >= 1597 AND NEW.duration_ms < 1916),
+    (NEW.duration_ms >= 1916 AND NEW.duration_ms < 2299),
+    (NEW.duration_ms >= 2299 AND NEW.duration_ms < 2759),
+    (NEW.duration_ms >= 2759 AND NEW.duration_ms < 3311),
+    (NEW.duration_ms >= 3311 AND NEW.duration_ms < 3973),
+    (NEW.duration_ms >= 3973 AND NEW.duration_ms < 4768),
+    (NEW.duration_ms >= 4768 AND NEW.duration_ms < 5722),
+    (NEW.duration_ms >= 5722 AND NEW.duration_ms < 6866),
+    (NEW.duration_ms >= 6866 AND NEW.duration_ms < 8239),
+    (NEW.duration_ms >= 8239 AND NEW.duration_ms < 9887),
+    (NEW.duration_ms >= 9887 AND NEW.duration_ms < 11864),
+    (NEW.duration_ms >= 11864 AND NEW.duration_ms < 14237),
+    (NEW.duration_ms >= 14237 AND NEW.duration_ms < 17084),
+    (NEW.duration_ms >= 17084 AND NEW.duration_ms < 20501),
+    (NEW.duration_ms >= 20501 AND NEW.duration_ms < 24601),
+    (NEW.duration_ms >= 24601 AND NEW.duration_ms < 29521),
+    (NEW.duration_ms >= 29521 AND NEW.duration_ms < 35425),
+    (NEW.duration_ms >= 35425 AND NEW.duration_ms < 42510),
+    (NEW.duration_ms >= 42510 AND NEW.duration_ms < 51012),
+    (NEW.duration_ms >= 51012 AND NEW.duration_ms < 61214),
+    NEW.duration_ms >= 61214
+  FROM deliveries d WHERE d.id = NEW.delivery_id AND d.application_id IS NOT NULL
+  ON CONFLICT (project_id, application_id, span_minutes, start) WHERE application_id IS NOT NULL DO UPDATE SET
     attempts = attempts + excluded.attempts,
     attempts_succeeded = attempts_succeeded + excluded.attempts_succeeded,
     attempts_failed = attempts_failed + excluded.attempts_failed,

@@ -360,28 +360,32 @@ export const LATENCY_BIN_FLOORS_MS: readonly number[] = (() => {
 })();
 export const latencyBinColumn = (floorMs: number) => `latency_ms_${floorMs}`;
 
+/** The spans the `/stats` rollups are kept at: a row per minute, and a row per hour for long ranges. */
+export const STATS_SPANS_MINUTES = [1, 60] as const;
+
 /**
- * Per-minute rollups behind `/stats`, kept by SQLite triggers (hand-written in migrations/0007_stats_rollups.sql)
- * in the statement that writes the row they count, so `/stats` reads one row per minute however many attempts:
- * - `events`: events created in the minute;
- * - `deliveries_<status>`: deliveries created in the minute, by their current status (an update of a
- *   delivery's status moves it between columns of its creation minute);
- * - `attempts…` and the latency bins: attempts started in the minute, by outcome (a 2xx response or not)
- *   and by duration (column `latency_ms_<floor>` counts those in [floor, next floor)).
- * Each minute has a row for the whole project (`application_id` null: every application's and none's) and
- * one per application with activity then, so neither read sums over applications. Retention deletes rows
- * past the project's horizon; a project delete deletes its rows.
+ * The rollups behind `/stats`, kept by SQLite triggers (hand-written in migrations/0007_stats_rollups.sql) in
+ * the statement that writes the row they count, so `/stats` reads a row per bucket or per hour, however many
+ * attempts. Each row covers `span_minutes` (1 or 60) from `start`:
+ * - `events`: events created in it;
+ * - `deliveries_<status>`: deliveries created in it, by their current status (an update of a delivery's
+ *   status moves it between columns of the rows of its creation time);
+ * - `attempts…` and the latency bins: attempts started in it, by outcome (a 2xx response or not) and by
+ *   duration (column `latency_ms_<floor>` counts those in [floor, next floor)).
+ * There is a row for the whole project (`application_id` null: every application's and none's) and one per
+ * application with activity then, so neither read sums over applications. Retention deletes rows past the
+ * project's horizon; a project delete deletes its rows.
  */
-export const statsMinutes = sqliteTable(
-  "stats_minutes",
+export const statsRollups = sqliteTable(
+  "stats_rollups",
   {
     projectId: text("project_id")
       .notNull()
       .references(() => projects.id, { onDelete: "cascade" }),
     /** Null: the whole project (unlike elsewhere, where null means "no application"). */
     applicationId: text("application_id"),
-    /** The minute's start. */
-    minute: integer("minute", { mode: "timestamp_ms" }).notNull(),
+    spanMinutes: integer("span_minutes").notNull(),
+    start: integer("start", { mode: "timestamp_ms" }).notNull(),
     events: integer("events").notNull().default(0),
     ...(Object.fromEntries(DELIVERY_STATUSES.map((status) => [status, integer(`deliveries_${status}`).notNull().default(0)])) as Record<DeliveryStatus, ReturnType<typeof integer>>),
     attempts: integer("attempts").notNull().default(0),
@@ -390,16 +394,16 @@ export const statsMinutes = sqliteTable(
     ...Object.fromEntries(LATENCY_BIN_FLOORS_MS.map((floor) => [latencyBinColumn(floor), integer(latencyBinColumn(floor)).notNull().default(0)])),
   },
   (t) => [
-    // `/stats`: the project's minutes since a time; and the triggers' upsert of the project's row.
-    uniqueIndex("stats_minutes_project_id_minute_unique_idx")
-      .on(t.projectId, t.minute)
+    // `/stats`: the project's rows of a span since a time; and the triggers' upsert of the project's rows.
+    uniqueIndex("stats_rollups_project_id_span_minutes_start_unique_idx")
+      .on(t.projectId, t.spanMinutes, t.start)
       .where(sql`${t.applicationId} is null`),
-    // `/stats?application=`: the application's minutes since a time; and the triggers' upsert of its row.
-    uniqueIndex("stats_minutes_project_id_application_id_minute_unique_idx")
-      .on(t.projectId, t.applicationId, t.minute)
+    // `/stats?application=`: the application's rows of a span since a time; and the triggers' upsert of them.
+    uniqueIndex("stats_rollups_project_id_application_id_span_minutes_start_unique_idx")
+      .on(t.projectId, t.applicationId, t.spanMinutes, t.start)
       .where(sql`${t.applicationId} is not null`),
-    // Retention: all of a project's rows (the project's and its applications') before its horizon.
-    index("stats_minutes_project_id_minute_idx").on(t.projectId, t.minute),
+    // Retention: all of a project's rows (the project's and its applications', of both spans) before its horizon.
+    index("stats_rollups_project_id_start_idx").on(t.projectId, t.start),
   ],
 );
 

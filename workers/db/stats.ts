@@ -1,14 +1,23 @@
 /**
- * @module The reads behind `/stats`, scoped by project: the per-minute rollups (`stats_minutes`, kept by
- * triggers as rows are written) since a time, summed into buckets by SQLite. A read walks one index row per
- * minute in range and returns one row per bucket, however many events, deliveries and attempts there are.
+ * @module The reads behind `/stats`, scoped by project: the rollups (`stats_rollups`, kept by triggers as rows
+ * are written) since a time, summed into buckets by SQLite. Buckets of whole hours read hour rows (and the
+ * minutes before the first whole hour), others minute rows, so a read walks about one index row per bucket
+ * (at most 60 for buckets under an hour) and returns one row per bucket, however many rows they counted.
  */
-import { and, eq, gte, isNull, lte, sql } from "drizzle-orm";
+import { and, eq, gte, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "./client";
-import { DELIVERY_STATUSES, LATENCY_BIN_FLOORS_MS, latencyBinColumn, projects, statsMinutes, type DeliveryStatus } from "./schema";
+import { DELIVERY_STATUSES, LATENCY_BIN_FLOORS_MS, latencyBinColumn, projects, statsRollups, type DeliveryStatus } from "./schema";
 
 const MINUTE_MS = 60_000;
-const column = (name: string) => statsMinutes[name as keyof typeof statsMinutes.$inferSelect];
+const HOUR_MS = 3_600_000;
+const column = (name: string) => statsRollups[name as keyof typeof statsRollups.$inferSelect];
+const commaSeparated = (parts: SQL[]) => sql`(${sql.join(parts, sql` || ',' || `)})`;
+/** The bins' sums as one text, concatenated in groups of 8: one chain of 58 would pass SQLite's expression depth limit (100). */
+const latencyBinsList = commaSeparated(
+  Array.from({ length: Math.ceil(LATENCY_BIN_FLOORS_MS.length / 8) }, (_, group) =>
+    commaSeparated(LATENCY_BIN_FLOORS_MS.slice(group * 8, group * 8 + 8).map((floor) => sql`sum(${column(latencyBinColumn(floor))})`)),
+  ),
+);
 
 /**
  * One batch: the project's retention, and its rollups (or one application's) from the start of `since`'s
@@ -16,54 +25,54 @@ const column = (name: string) => statsMinutes[name as keyof typeof statsMinutes.
  * bucket with any activity, with the events and deliveries (by status) created and the attempts started in it.
  */
 export function statsQueries(db: Database, projectId: string, since: Date, until: Date, bucketMs: number, applicationId?: string) {
-  const statusCounts = Object.fromEntries(DELIVERY_STATUSES.map((status) => [status, sql<number>`sum(${statsMinutes[status]})`])) as Record<DeliveryStatus, ReturnType<typeof sql<number>>>;
-  const latencyBins = Object.fromEntries(LATENCY_BIN_FLOORS_MS.map((floor) => [latencyBinColumn(floor), sql<number>`sum(${column(latencyBinColumn(floor))})`]));
+  const fromMinute = Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS;
+  // Buckets of whole hours begin on hours, so every hour from the first whole one is inside one bucket.
+  const firstWholeHour = bucketMs % HOUR_MS === 0 ? Math.ceil(fromMinute / HOUR_MS) * HOUR_MS : Infinity;
+  const span = (minutes: number, from: number, to: { before: number } | { upTo: Date }) =>
+    and(eq(statsRollups.spanMinutes, minutes), gte(statsRollups.start, new Date(from)), "before" in to ? lt(statsRollups.start, new Date(to.before)) : lte(statsRollups.start, to.upTo));
+  const statusCounts = Object.fromEntries(DELIVERY_STATUSES.map((status) => [status, sql<number>`sum(${statsRollups[status]})`])) as Record<DeliveryStatus, ReturnType<typeof sql<number>>>;
   return [
     db.select({ retentionDays: projects.retentionDays }).from(projects).where(eq(projects.id, projectId)),
     db
       .select({
         // A bound number may arrive as a REAL, so the division is truncated explicitly.
-        start: sql<number>`cast(${statsMinutes.minute} / ${bucketMs} as integer) * ${bucketMs}`.as("start"),
-        events: sql<number>`sum(${statsMinutes.events})`,
+        bucket: sql<number>`cast(${statsRollups.start} / ${bucketMs} as integer) * ${bucketMs}`.as("bucket"),
+        events: sql<number>`sum(${statsRollups.events})`,
         ...statusCounts,
-        attempts: sql<number>`sum(${statsMinutes.attempts})`,
-        attemptsSucceeded: sql<number>`sum(${statsMinutes.attemptsSucceeded})`,
-        attemptsFailed: sql<number>`sum(${statsMinutes.attemptsFailed})`,
-        ...latencyBins,
+        attempts: sql<number>`sum(${statsRollups.attempts})`,
+        attemptsSucceeded: sql<number>`sum(${statsRollups.attemptsSucceeded})`,
+        attemptsFailed: sql<number>`sum(${statsRollups.attemptsFailed})`,
+        // One comma-separated value rather than 58 columns: each column of each row costs the Worker time to take apart.
+        latencyBins: sql<string>`${latencyBinsList}`,
       })
-      .from(statsMinutes)
+      .from(statsRollups)
       .where(
         and(
-          eq(statsMinutes.projectId, projectId),
+          eq(statsRollups.projectId, projectId),
           // Null is the project's own row (see schema.ts): each read seeks its own unique index.
-          applicationId ? eq(statsMinutes.applicationId, applicationId) : isNull(statsMinutes.applicationId),
-          gte(statsMinutes.minute, new Date(Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS)),
-          lte(statsMinutes.minute, until),
+          applicationId ? eq(statsRollups.applicationId, applicationId) : isNull(statsRollups.applicationId),
+          firstWholeHour === Infinity
+            ? span(1, fromMinute, { upTo: until })
+            : or(span(1, fromMinute, { before: firstWholeHour }), span(60, firstWholeHour, { upTo: until })),
         ),
       )
-      .groupBy(sql`start`),
+      .groupBy(sql`bucket`),
   ] as const;
 }
 
-/** The latency bins of a bucket's row, in floor order. */
-export const latencyBinsOf = (row: Record<string, unknown>): number[] => LATENCY_BIN_FLOORS_MS.map((floor) => Number(row[latencyBinColumn(floor)] ?? 0));
-
 /**
- * The `p` quantile (0–1) of the durations counted in `bins`, as the existing per-attempt read defined it (the
- * value at rank ⌊p·n⌋ of the sorted durations), answered with the middle of the bin holding that rank: exact
- * where bins are 1 ms wide (below 9 ms), within 10 % of the true value above; the open last bin answers its floor.
+ * The `p` quantile (0–1) of the durations counted in `bins` (a bucket row's `latencyBins`), as the old
+ * per-attempt read defined it (the value at rank ⌊p·n⌋ of the sorted durations), answered with the middle of
+ * the bin holding that rank: exact where bins are 1 ms wide (below 9 ms), within 10 % of the true value
+ * above; the open last bin answers its floor.
  */
-export function latencyPercentile(bins: number[], p: number): number | null {
-  const total = bins.reduce((sum, count) => sum + count, 0);
+export function latencyPercentile(bins: string | null, p: number): number | null {
+  const counts = bins ? bins.split(",").map(Number) : [];
+  const total = counts.reduce((sum, count) => sum + count, 0);
   if (total === 0) return null;
   const rank = Math.min(total - 1, Math.floor(p * total));
-  let below = 0;
-  for (let bin = 0; bin < bins.length; bin++) {
-    below += bins[bin];
-    if (below > rank) {
-      const next = LATENCY_BIN_FLOORS_MS[bin + 1];
-      return next === undefined ? LATENCY_BIN_FLOORS_MS[bin] : (LATENCY_BIN_FLOORS_MS[bin] + next - 1) / 2;
-    }
-  }
-  return null;
+  let bin = 0;
+  for (let below = counts[0]; below <= rank; below += counts[++bin]);
+  const next = LATENCY_BIN_FLOORS_MS[bin + 1];
+  return next === undefined ? LATENCY_BIN_FLOORS_MS[bin] : (LATENCY_BIN_FLOORS_MS[bin] + next - 1) / 2;
 }

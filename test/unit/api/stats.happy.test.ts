@@ -47,7 +47,7 @@ async function projectWithDelivery(options: { application?: string } = {}) {
 
 const sum = (stats: Stats, key: "deliveries" | "succeeded" | "failed") => stats.buckets.reduce((total, bucket) => total + bucket[key], 0);
 
-describe("GET /stats from the per-minute rollups", () => {
+describe("GET /stats from the rollups", () => {
   it("counts every attempt, in the bucket of its start, past the 50,000 the old read sampled", { timeout: 120_000 }, async () => {
     const { project, call, deliveryId } = await projectWithDelivery();
     await insertAttempts(project.id, deliveryId, { count: 60_000, agoMs: 20 * 3_600_000, idPrefix: "atm_old_" });
@@ -87,7 +87,7 @@ describe("GET /stats from the per-minute rollups", () => {
     const { project, deliveryId } = await projectWithDelivery();
     const durations = [...new Set(LATENCY_BIN_FLOORS_MS.flatMap((floor) => [floor, floor + 1, Math.max(0, floor - 1)])), 90_000];
     await insertAttempts(project.id, deliveryId, { count: durations.length, agoMs: 60_000, idPrefix: "atm_bins_", durationSql: `json_extract('${JSON.stringify(durations)}', '$[' || (i - 1) || ']')` });
-    const row = await env.DB.prepare("select * from stats_minutes where project_id = ? and application_id is null and attempts > 0").bind(project.id).first<Record<string, number>>();
+    const row = await env.DB.prepare("select * from stats_rollups where project_id = ? and application_id is null and span_minutes = 1 and attempts > 0").bind(project.id).first<Record<string, number>>();
     const binOf = (duration: number) => LATENCY_BIN_FLOORS_MS.findLastIndex((floor) => floor <= duration);
     const expected = LATENCY_BIN_FLOORS_MS.map((_, bin) => durations.filter((duration) => binOf(duration) === bin).length);
     expect(LATENCY_BIN_FLOORS_MS.map((floor) => row![latencyBinColumn(floor)])).toEqual(expected);
@@ -130,9 +130,9 @@ describe("GET /stats from the per-minute rollups", () => {
     const kept = await read();
 
     const migration = env.TEST_MIGRATIONS.find((m) => m.name === "0007_stats_rollups.sql")!;
-    const backfill = migration.queries.filter((query) => query.includes("INSERT INTO stats_minutes") && !query.includes("CREATE TRIGGER"));
-    expect(backfill).toHaveLength(6);
-    await env.DB.batch([env.DB.prepare("delete from stats_minutes"), ...backfill.map((query) => env.DB.prepare(query))]);
+    const backfill = migration.queries.filter((query) => query.includes("INSERT INTO stats_rollups") && !query.includes("CREATE TRIGGER"));
+    expect(backfill).toHaveLength(12);
+    await env.DB.batch([env.DB.prepare("delete from stats_rollups"), ...backfill.map((query) => env.DB.prepare(query))]);
     expect(await read()).toEqual(kept);
     expect(kept[1]).toMatchObject({ events: 1, deliveries: 1, failed: 1 });
   });

@@ -3,13 +3,13 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { PROJECT_DEFAULTS, retainedSince } from "../../config";
-import { latencyBinsOf, latencyPercentile, statsQueries } from "../../db/stats";
+import { latencyPercentile, statsQueries } from "../../db/stats";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, errorResponses, jsonResponse, security } from "../openapi";
 import { applicationFilter } from "../scope";
 
 const StatsQuery = z.object({
-  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Default: 24 h ago. Counted from the start of its minute (the rollups are per minute)" }),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Default: 24 h ago. Counted from the start of its minute (the finest rollups are per minute)" }),
   bucketMinutes: z.coerce.number().int().min(1).max(1440).default(60),
   application: ApplicationQuery,
 });
@@ -60,13 +60,13 @@ statsRoutes.openapi(
     const db = c.var.db;
     const [project, rows] = await db.batch(statsQueries(db, projectId, since, until, bucketMs, applicationId));
 
-    const buckets = new Map<number, { deliveries: number; succeeded: number; failed: number; latencyBins: number[] }>();
+    const buckets = new Map<number, { deliveries: number; succeeded: number; failed: number; latencyBins: string | null }>();
     for (let start = Math.floor(since.getTime() / bucketMs) * bucketMs; start <= until.getTime(); start += bucketMs) {
-      buckets.set(start, { deliveries: 0, succeeded: 0, failed: 0, latencyBins: [] });
+      buckets.set(start, { deliveries: 0, succeeded: 0, failed: 0, latencyBins: null });
     }
     for (const row of rows) {
-      const bucket = buckets.get(row.start);
-      if (bucket) Object.assign(bucket, { deliveries: row.attempts, succeeded: row.attemptsSucceeded, failed: row.attemptsFailed, latencyBins: latencyBinsOf(row) });
+      const bucket = buckets.get(row.bucket);
+      if (bucket) Object.assign(bucket, { deliveries: row.attempts, succeeded: row.attemptsSucceeded, failed: row.attemptsFailed, latencyBins: row.latencyBins });
     }
     const total = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((sum, row) => sum + pick(row), 0);
     const succeeded = total((row) => row.succeeded);
