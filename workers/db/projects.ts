@@ -44,7 +44,8 @@ export const PROJECT_DELETE_ROWS = 1_000;
  * A project's tables in the order its delete empties them: children before the rows their foreign keys
  * point at (so no statement cascades into more rows than it names), and its other jobs first, so none of
  * them goes on working on rows being deleted. The `/stats` rollups go after what they count (a row written
- * later, such as a late meta event's, has its rollup deleted by the project row's cascade). The project row itself goes last (`deleteProjectRow`).
+ * later, such as a late meta event's, has its rollups deleted by the project row's cascade). The project row
+ * itself goes last (`deleteProjectRow`).
  */
 export const PROJECT_TABLES = ["jobs", "attempts", "deliveries", "events", "stats_rollups", "alerts", "endpoints", "applications", "event_types", "api_keys", "idempotent_responses"] as const;
 export type ProjectTable = (typeof PROJECT_TABLES)[number];

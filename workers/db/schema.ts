@@ -360,9 +360,6 @@ export const LATENCY_BIN_FLOORS_MS: readonly number[] = (() => {
 })();
 export const latencyBinColumn = (floorMs: number) => `latency_ms_${floorMs}`;
 
-/** The spans the `/stats` rollups are kept at: a row per minute, and a row per hour for long ranges. */
-export const STATS_SPANS_MINUTES = [1, 60] as const;
-
 /**
  * The rollups behind `/stats`, kept by SQLite triggers (hand-written in migrations/0007_stats_rollups.sql) in
  * the statement that writes the row they count, so `/stats` reads a row per bucket or per hour, however many

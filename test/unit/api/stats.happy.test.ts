@@ -68,6 +68,20 @@ describe("GET /stats from the rollups", () => {
     expect(stats).toMatchObject({ events: 1, deliveries: 1, pending: 0 });
   });
 
+  it("with hour buckets, counts the minutes before the first whole hour once and nothing before `since`'s minute", async () => {
+    const { project, call, deliveryId } = await projectWithDelivery();
+    const since = Math.floor((Date.now() - 90 * 60_000) / 3_600_000) * 3_600_000 + 20 * 60_000;
+    const at = (ms: number) => Date.now() - ms;
+    // Before `since`, in the partial hour after it (minute rows), and in whole hours after (hour rows).
+    await insertAttempts(project.id, deliveryId, { count: 5, agoMs: at(since - 2 * 60_000), idPrefix: "atm_before_" });
+    await insertAttempts(project.id, deliveryId, { count: 7, agoMs: at(since + 10 * 60_000), idPrefix: "atm_edge_", attemptsBefore: 5 });
+    await insertAttempts(project.id, deliveryId, { count: 11, agoMs: at(since + 50 * 60_000), idPrefix: "atm_whole_", attemptsBefore: 12 });
+    const stats = (await call("GET", `/stats?bucketMinutes=60&since=${encodeURIComponent(new Date(since).toISOString())}`)).body as Stats;
+    expect(stats.buckets.map((bucket) => bucket.deliveries).filter(Boolean)).toEqual([7, 11]);
+    const daily = (await call("GET", `/stats?bucketMinutes=1440&since=${encodeURIComponent(new Date(since).toISOString())}`)).body as Stats;
+    expect(sum(daily, "deliveries")).toBe(18);
+  });
+
   it("gives p50/p95 within the histogram's stated accuracy (exact below 9 ms, within 10 % above)", async () => {
     const { project, call, deliveryId } = await projectWithDelivery();
     // Durations 1..2,000 ms in the last bucket: the old read's p50 was sorted[1,000] = 1,001 ms, p95 sorted[1,900] = 1,901 ms.
