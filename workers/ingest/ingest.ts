@@ -33,8 +33,8 @@ export type IngestOptions = {
   sendFirstAttempts?: SendFirstAttempts;
 };
 
-/** Whoever starts a shared write lends it their bindings and their fast path. */
-type WriteContext = { env: Env; sendFirstAttempts?: SendFirstAttempts };
+/** Whoever starts a shared write lends it their bindings, their fast path and their `waitUntil`. */
+type WriteContext = { env: Env } & IngestOptions;
 
 /**
  * The exact bytes every attempt will send: `{"type","timestamp","data"}`. Given the payload's JSON, the
@@ -73,7 +73,7 @@ export async function ingestEvents(env: Env, projectId: string, inputs: readonly
   const stored = await storeEventBodies(env, written);
   written.forEach((event, i) => (event.body = stored[i]));
   const coalescer = coalescerFor(env);
-  const { item, runs } = coalescer.submit(written, written.length, { env, sendFirstAttempts });
+  const { item, runs } = coalescer.submit(written, written.length, { env, sendFirstAttempts, waitUntil });
   if (runs && waitUntil) waitUntil(runs);
   const outcomes = await coalescer.outcome(item);
   // Without waitUntil (a queue consumer, a test) what this call started is finished before it returns.
@@ -110,7 +110,7 @@ function coalescerFor(env: Env) {
  * came after the commit, all of it — so each request is written again alone with the same ids (`recheck`),
  * and gets its own answer: its events, or its own error. Nobody is answered before their events are stored.
  */
-async function writeShared({ env, sendFirstAttempts }: WriteContext, batches: Batch[]): Promise<void> {
+async function writeShared({ env, sendFirstAttempts, waitUntil }: WriteContext, batches: Batch[]): Promise<void> {
   const now = Date.now();
   const settled: IngestResult[][] = [];
   try {
@@ -138,11 +138,14 @@ async function writeShared({ env, sendFirstAttempts }: WriteContext, batches: Ba
       }),
     );
   }
-  await dispatchFirstAttempts(
+  const dispatched = dispatchFirstAttempts(
     env,
     settled.flat().flatMap((result) => (result.created ? result.deliveries.filter((d) => d.status === "queued").map((d) => d.id) : [])),
     sendFirstAttempts,
   );
+  // The write is done once committed: the fast path's sends must not hold one of the window's write slots.
+  if (waitUntil) waitUntil(dispatched);
+  else await dispatched;
 }
 
 async function write(db: D1Database, written: WrittenEvent[], now: number, recheck: boolean): Promise<IngestResult[]> {
