@@ -7,8 +7,11 @@
 //   delete-application  delete the application: C and its N paused deliveries (its job finishes)
 //   enable              enable A: every one of its N deliveries reaches the local receiver
 //   resend              bulk resend of A's succeeded deliveries: N more requests at the receiver
+//   delete-project      delete the project: its job empties every table of it (2N events, N deliveries and
+//                       2N attempts by then) and removes the project row last
 // For each: how long the request took to answer, how long until the work was done (and the rate), and the
-// latency of GET /deliveries sampled every 250 ms while it ran. Prints a table.
+// latency of GET /deliveries sampled every 250 ms while it ran (a bystander project's, once the project is
+// being deleted). Prints a table.
 //
 // Options (environment): SCALE_N (100000); SCALE_PHASES (all four, comma-separated, in that order);
 // SCALE_PHASE_TIMEOUT_S (1200) per phase, after which the phase reports how far it got; FERRY_KEEP_STATE=1.
@@ -21,7 +24,7 @@ const PHASE_TIMEOUT_MS = Number(process.env.SCALE_PHASE_TIMEOUT_S ?? 1200) * 100
 const BATCH = 100;
 const INGEST_CONCURRENCY = 4;
 const SAMPLE_EVERY_MS = 250;
-const PHASES = (process.env.SCALE_PHASES ?? "delete-endpoint,delete-application,enable,resend").split(",");
+const PHASES = (process.env.SCALE_PHASES ?? "delete-endpoint,delete-application,enable,resend,delete-project").split(",");
 
 exitWithParent();
 const log = (...args) => console.log(`[scale ${new Date().toISOString().slice(11, 19)}]`, ...args);
@@ -43,6 +46,9 @@ const rows = [];
 try {
   const { body: project } = await stack.api("POST", "/projects", { name: "scale" }, stack.adminToken);
   const call = stack.client(project.apiKey);
+  const { body: bystander } = await stack.api("POST", "/projects", { name: "scale-bystander" }, stack.adminToken);
+  const bystanderCall = stack.client(bystander.apiKey);
+  const admin = stack.client(stack.adminToken, { "ferry-project": project.id });
   const app = await must(call("POST", "/applications", { name: "scale", uid: "scale" }), 201);
   const a = await must(call("POST", "/endpoints", { url: `${receiverUrl}/a` }), 201);
   const [b, c] = await Promise.all(["b", "c"].map((name) => must(call("POST", "/endpoints", { url: `${receiverUrl}/${name}`, applicationId: app.id }), 201)));
@@ -62,6 +68,9 @@ try {
       const before = received;
       return phase("bulk resend", call, () => call("POST", "/deliveries/resend", { endpointId: a.id, status: "succeeded" }), () => received - before >= N, () => received - before);
     },
+    // The project's keys stop at once: the admin follows the job until it has removed the project row (and itself).
+    "delete-project": () =>
+      phase("delete project", bystanderCall, () => call("DELETE", "/project", { confirm: project.id }), async () => (await admin("GET", `/jobs/${currentJob}`)).status === 404, jobProcessed(admin)),
   };
   for (const name of PHASES) rows.push(await phases[name]());
 } catch (error) {
@@ -102,8 +111,10 @@ async function pollJob(call) {
 function jobFinished(call) {
   return async () => (await pollJob(call))?.status === "succeeded";
 }
+/** Rows the job has processed, as last seen (a finished project delete takes its job with it). */
 function jobProcessed(call) {
-  return async () => (await pollJob(call))?.processed ?? 0;
+  let seen = 0;
+  return async () => (seen = (await pollJob(call))?.processed ?? seen);
 }
 
 /** Runs one bulk operation: its answer time, how long until `done`, and GET /deliveries latency meanwhile. */
