@@ -19,7 +19,7 @@ export const BASE_COOLDOWN_MS = 60_000;
 export const MAX_COOLDOWN_MS = 15 * 60_000;
 /** Longer than a send can take (30 s timeout + bookkeeping), so a lost probe frees the circuit again. */
 export const PROBE_LEASE_MS = 90_000;
-const SLOW_SEND_MS = 1_000;
+const SLOW_SEND_MS = 2_000;
 
 export type CircuitState = "closed" | "open" | "half_open";
 

@@ -159,12 +159,12 @@ describe("held deliveries", () => {
 });
 
 describe("slow endpoints", () => {
-  it("an attempt of 1 s or more marks the endpoint slow until a quicker attempt", () => {
-    let { state } = applyOutcome(HEALTHY, { ...success(1000), durationMs: 1000 }, policy);
+  it("an attempt of 2 s or more marks the endpoint slow until a quicker attempt", () => {
+    let { state } = applyOutcome(HEALTHY, { ...success(1000), durationMs: 2000 }, policy);
     expect(permitSend(state, { now: 2000, rateLimitPerSecond: null }).permit).toEqual({ allow: true, probe: false, slow: true });
     ({ state } = applyOutcome(state, fail(3000, { durationMs: 15_000, error: "timed out after 15000 ms" }), policy));
     expect(state.slow).toBe(true);
-    ({ state } = applyOutcome(state, { ...success(4000), durationMs: 999 }, policy));
+    ({ state } = applyOutcome(state, { ...success(4000), durationMs: 1999 }, policy));
     expect(state.slow).toBe(false);
   });
 });
