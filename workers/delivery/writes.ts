@@ -34,9 +34,13 @@ export function leaseMsFor(count: number, connections: number): number {
  */
 export const EARLY_TOLERANCE_MS = 100;
 
-/** Claimable at `now` (milliseconds, bound as `?{now}`): due and waiting, or `sending` with its lease lapsed. */
+/**
+ * Claimable at `now` (milliseconds, bound as `?{now}`): due and waiting, or `sending` with its lease lapsed.
+ * The unary `+` keeps SQLite from planning these terms on `deliveries_status_next_attempt_at_idx`, which
+ * walks the whole backlog; the rows are found by id (query-plans.test.ts).
+ */
 const claimableSql = (now: string, dueBy: string) =>
-  `((deliveries.status in ('queued', 'retrying') and deliveries.next_attempt_at <= ${dueBy}) or (deliveries.status = 'sending' and deliveries.lease_until < ${now}))`;
+  `((+deliveries.status in ('queued', 'retrying') and +deliveries.next_attempt_at <= ${dueBy}) or (+deliveries.status = 'sending' and +deliveries.lease_until < ${now}))`;
 
 export type Claim = { id: string; attemptCount: number; scheduleStep: number; leaseUntil: Date };
 
