@@ -6,6 +6,7 @@ import { createApi } from "../../scripts/lib/api-client.mjs";
 import { freePort } from "../../scripts/lib/ports.mjs";
 import { spawnGroup } from "../../scripts/lib/procs.mjs";
 import { DEFAULT_VARS } from "../../scripts/lib/stack.mjs";
+import { startSweeper } from "../../scripts/lib/sweeper.mjs";
 import { pollUntil } from "../../scripts/lib/wait.mjs";
 import { ROOT, waitForApi, wranglerEnv } from "../../scripts/lib/wrangler.mjs";
 import { findGroup } from "./cpu.mjs";
@@ -22,6 +23,8 @@ const NOOP_DIR = path.join(ROOT, "bench/noop");
 /** The no-op consumer ceiling: POSTs each queue message to the receiver and acks it. */
 export const NOOP_CONSUMER_DIR = path.join(ROOT, "bench/noop-consumer");
 let stateBase = path.join(ROOT, ".wrangler/bench");
+/** scripts/dev.mjs's sweep interval. */
+const DEV_SWEEP_EVERY_MS = 5_000;
 
 /** Where local D1/DO state and wrangler logs go (default .wrangler/bench); a tmpfs takes disk syncs out of the picture. @param {string} dir */
 export function setStateDir(dir) {
@@ -86,6 +89,8 @@ export async function startFerry(runtime, srcDir, vars) {
     fs.closeSync(out);
   }
   const g = group;
+  // As `npm run dev` does: the cron on a timer, so messages the local queue fails to take are sent again.
+  const sweeper = runtime === "dev" ? startSweeper(apiUrl, DEV_SWEEP_EVERY_MS) : null;
   return {
     apiUrl,
     adminToken: allVars.ADMIN_TOKEN,
@@ -95,6 +100,7 @@ export async function startFerry(runtime, srcDir, vars) {
     logBytes: () => dirBytes(path.join(run.dir, "logs")),
     outputPath: run.outputPath,
     stop: async () => {
+      sweeper?.stop();
       await g.stop();
       fs.rmSync(run.dir, { recursive: true, force: true });
     },
