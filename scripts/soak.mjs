@@ -287,7 +287,27 @@ const summary = {
   resends: final.resends,
   rejected: final.rejected,
   clientErrors: final.errors,
+  memory: memoryTrend(rows),
 };
+
+/**
+ * RSS per runtime process: first and last report, and the least-squares slope over the second half of the
+ * reports, so a warm-up (steep, then flat) is told apart from growth that goes on.
+ */
+function memoryTrend(reports) {
+  const half = reports.slice(Math.floor(reports.length / 2));
+  const names = [...new Set(reports.flatMap((r) => r.processes.map((p) => p.name)))];
+  return Object.fromEntries(
+    names.map((name) => {
+      const points = half.flatMap((r) => r.processes.filter((p) => p.name === name).map((p) => [Number(r.minute), p.rssKb / 1024]));
+      const mean = (i) => points.reduce((sum, p) => sum + p[i], 0) / points.length;
+      const [mx, my] = [mean(0), mean(1)];
+      const slope = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0) / points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+      const rssMb = (r) => Math.round((r?.processes.find((p) => p.name === name)?.rssKb ?? 0) / 1024);
+      return [name, { firstMb: rssMb(reports[0]), lastMb: rssMb(reports.at(-1)), secondHalfMbPer10Min: Number.isFinite(slope) ? Number((slope * 10).toFixed(1)) : null }];
+    }),
+  );
+}
 const outDir = path.join(stack.runDir, "..", "..", "soak");
 fs.mkdirSync(outDir, { recursive: true });
 const outFile = path.join(outDir, `${new Date().toISOString().replace(/[:.]/g, "-")}.md`);
