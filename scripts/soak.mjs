@@ -291,21 +291,23 @@ const summary = {
 };
 
 /**
- * RSS per runtime process: first and last report, and the least-squares slope over the second half of the
- * reports, so a warm-up (steep, then flat) is told apart from growth that goes on.
+ * RSS per runtime process: first and last report, and the lowest report in each quarter of the run. Peaks
+ * come and go with backlogs (the runtime gives them back), so the low points tell a warm-up (steps that
+ * shrink) from growth that goes on (steps that do not); a least-squares slope was pulled up by two peaks.
  */
 function memoryTrend(reports) {
-  const half = reports.slice(Math.floor(reports.length / 2));
   const names = [...new Set(reports.flatMap((r) => r.processes.map((p) => p.name)))];
+  const rssMb = (report, name) => Math.round((report.processes.find((p) => p.name === name)?.rssKb ?? 0) / 1024);
+  const quarters = [0, 1, 2, 3].map((q) => reports.slice(Math.floor((q * reports.length) / 4), Math.floor(((q + 1) * reports.length) / 4)));
   return Object.fromEntries(
-    names.map((name) => {
-      const points = half.flatMap((r) => r.processes.filter((p) => p.name === name).map((p) => [Number(r.minute), p.rssKb / 1024]));
-      const mean = (i) => points.reduce((sum, p) => sum + p[i], 0) / points.length;
-      const [mx, my] = [mean(0), mean(1)];
-      const slope = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0) / points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
-      const rssMb = (r) => Math.round((r?.processes.find((p) => p.name === name)?.rssKb ?? 0) / 1024);
-      return [name, { firstMb: rssMb(reports[0]), lastMb: rssMb(reports.at(-1)), secondHalfMbPer10Min: Number.isFinite(slope) ? Number((slope * 10).toFixed(1)) : null }];
-    }),
+    names.map((name) => [
+      name,
+      {
+        firstMb: rssMb(reports[0], name),
+        lastMb: rssMb(reports.at(-1), name),
+        lowestPerQuarterMb: quarters.filter((q) => q.length > 0).map((q) => Math.min(...q.map((r) => rssMb(r, name)))),
+      },
+    ]),
   );
 }
 const outDir = path.join(stack.runDir, "..", "..", "soak");
