@@ -287,7 +287,29 @@ const summary = {
   resends: final.resends,
   rejected: final.rejected,
   clientErrors: final.errors,
+  memory: memoryTrend(rows),
 };
+
+/**
+ * RSS per runtime process: first and last report, and the lowest report in each quarter of the run. Peaks
+ * come and go with backlogs (the runtime gives them back), so the low points tell a warm-up (steps that
+ * shrink) from growth that goes on (steps that do not); a least-squares slope was pulled up by two peaks.
+ */
+function memoryTrend(reports) {
+  const names = [...new Set(reports.flatMap((r) => r.processes.map((p) => p.name)))];
+  const rssMb = (report, name) => Math.round((report.processes.find((p) => p.name === name)?.rssKb ?? 0) / 1024);
+  const quarters = [0, 1, 2, 3].map((q) => reports.slice(Math.floor((q * reports.length) / 4), Math.floor(((q + 1) * reports.length) / 4)));
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      {
+        firstMb: rssMb(reports[0], name),
+        lastMb: rssMb(reports.at(-1), name),
+        lowestPerQuarterMb: quarters.filter((q) => q.length > 0).map((q) => Math.min(...q.map((r) => rssMb(r, name)))),
+      },
+    ]),
+  );
+}
 const outDir = path.join(stack.runDir, "..", "..", "soak");
 fs.mkdirSync(outDir, { recursive: true });
 const outFile = path.join(outDir, `${new Date().toISOString().replace(/[:.]/g, "-")}.md`);
