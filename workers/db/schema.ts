@@ -347,63 +347,6 @@ export const attempts = sqliteTable(
 );
 export type Attempt = typeof attempts.$inferSelect;
 
-/**
- * Floors of the attempt latency histogram's bins, in ms: one bin per ms up to 8, then each floor about 1.2×
- * the one before, up to 61,214 ms (past any endpoint timeout), whose bin holds everything slower. 58 bins,
- * so a row stays well under D1's 100 columns. A percentile read from them is the middle of the bin holding
- * the true value: exact up to 8 ms, within 10 % of it above (see db/stats.ts).
- */
-export const LATENCY_BIN_FLOORS_MS: readonly number[] = (() => {
-  const floors = [0];
-  while (floors.at(-1)! < 60_000) floors.push(Math.max(floors.at(-1)! + 1, Math.round(floors.at(-1)! * 1.2)));
-  return floors;
-})();
-export const latencyBinColumn = (floorMs: number) => `latency_ms_${floorMs}`;
-
-/**
- * The rollups behind `/stats`, kept by SQLite triggers (hand-written in migrations/0007_stats_rollups.sql) in
- * the statement that writes the row they count, so `/stats` reads a row per bucket or per hour, however many
- * attempts. Each row covers `span_minutes` (1 or 60) from `start`:
- * - `events`: events created in it;
- * - `deliveries_<status>`: deliveries created in it, by their current status (an update of a delivery's
- *   status moves it between columns of the rows of its creation time);
- * - `attempts…` and the latency bins: attempts started in it, by outcome (a 2xx response or not) and by
- *   duration (column `latency_ms_<floor>` counts those in [floor, next floor)).
- * There is a row for the whole project (`application_id` null: every application's and none's) and one per
- * application with activity then, so neither read sums over applications. Retention deletes rows past the
- * project's horizon; a project delete deletes its rows.
- */
-export const statsRollups = sqliteTable(
-  "stats_rollups",
-  {
-    projectId: text("project_id")
-      .notNull()
-      .references(() => projects.id, { onDelete: "cascade" }),
-    /** Null: the whole project (unlike elsewhere, where null means "no application"). */
-    applicationId: text("application_id"),
-    spanMinutes: integer("span_minutes").notNull(),
-    start: integer("start", { mode: "timestamp_ms" }).notNull(),
-    events: integer("events").notNull().default(0),
-    ...(Object.fromEntries(DELIVERY_STATUSES.map((status) => [status, integer(`deliveries_${status}`).notNull().default(0)])) as Record<DeliveryStatus, ReturnType<typeof integer>>),
-    attempts: integer("attempts").notNull().default(0),
-    attemptsSucceeded: integer("attempts_succeeded").notNull().default(0),
-    attemptsFailed: integer("attempts_failed").notNull().default(0),
-    ...Object.fromEntries(LATENCY_BIN_FLOORS_MS.map((floor) => [latencyBinColumn(floor), integer(latencyBinColumn(floor)).notNull().default(0)])),
-  },
-  (t) => [
-    // `/stats`: the project's rows of a span since a time; and the triggers' upsert of the project's rows.
-    uniqueIndex("stats_rollups_project_id_span_minutes_start_unique_idx")
-      .on(t.projectId, t.spanMinutes, t.start)
-      .where(sql`${t.applicationId} is null`),
-    // `/stats?application=`: the application's rows of a span since a time; and the triggers' upsert of them.
-    uniqueIndex("stats_rollups_project_id_application_id_span_minutes_start_unique_idx")
-      .on(t.projectId, t.applicationId, t.spanMinutes, t.start)
-      .where(sql`${t.applicationId} is not null`),
-    // Retention: all of a project's rows (the project's and its applications', of both spans) before its horizon.
-    index("stats_rollups_project_id_start_idx").on(t.projectId, t.start),
-  ],
-);
-
 export const ALERT_KINDS = ["endpoint.disabled", "endpoint.circuit_opened"] as const;
 /** `unknown`: MailChannels was called but its answer was never recorded; never sent again (at most once). */
 export const ALERT_STATUSES = ["pending", "sending", "sent", "skipped", "failed", "unknown"] as const;

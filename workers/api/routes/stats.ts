@@ -3,13 +3,13 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { PROJECT_DEFAULTS, retainedSince } from "../../config";
-import { latencyPercentile, statsQueries } from "../../db/stats";
+import { statsQueries } from "../../db/stats";
 import type { AppEnv } from "../env";
 import { ApplicationQuery, errorResponses, jsonResponse, security } from "../openapi";
 import { applicationFilter } from "../scope";
 
 const StatsQuery = z.object({
-  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Default: 24 h ago. Counted from the start of its minute (the finest rollups are per minute)" }),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Default: 24 h ago" }),
   bucketMinutes: z.coerce.number().int().min(1).max(1440).default(60),
   application: ApplicationQuery,
 });
@@ -38,6 +38,14 @@ const StatsOut = z
   })
   .openapi("Stats");
 
+/** Attempts read per request at most: beyond it the newest are counted and the oldest buckets left short. */
+const LATENCY_SAMPLE_LIMIT = 50_000;
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
 export const statsRoutes = new OpenAPIHono<AppEnv>();
 
 statsRoutes.openapi(
@@ -58,38 +66,38 @@ statsRoutes.openapi(
     const since = query.since ? new Date(query.since) : new Date(until.getTime() - 86_400_000);
     const bucketMs = query.bucketMinutes * 60_000;
     const db = c.var.db;
-    const [project, rows] = await db.batch(statsQueries(db, projectId, since, until, bucketMs, applicationId));
+    const [project, eventCount, statusCounts, samples] = await db.batch(statsQueries(db, projectId, since, LATENCY_SAMPLE_LIMIT, applicationId));
 
-    const buckets = new Map<number, { deliveries: number; succeeded: number; failed: number; latencyBins: string | null }>();
+    const count = (status: string) => statusCounts.find((row) => row.status === status)?.count ?? 0;
+    const buckets = new Map<number, { deliveries: number; succeeded: number; failed: number; durations: number[] }>();
     for (let start = Math.floor(since.getTime() / bucketMs) * bucketMs; start <= until.getTime(); start += bucketMs) {
-      buckets.set(start, { deliveries: 0, succeeded: 0, failed: 0, latencyBins: null });
+      buckets.set(start, { deliveries: 0, succeeded: 0, failed: 0, durations: [] });
     }
-    for (const row of rows) {
-      const bucket = buckets.get(row.bucket);
-      if (bucket) Object.assign(bucket, { deliveries: row.attempts, succeeded: row.attemptsSucceeded, failed: row.attemptsFailed, latencyBins: row.latencyBins });
+    for (const sample of samples) {
+      const bucket = buckets.get(Math.floor(sample.startedAt.getTime() / bucketMs) * bucketMs);
+      if (!bucket) continue;
+      bucket.deliveries += 1;
+      if (sample.ok) bucket.succeeded += 1;
+      else bucket.failed += 1;
+      bucket.durations.push(sample.durationMs);
     }
-    const total = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((sum, row) => sum + pick(row), 0);
-    const succeeded = total((row) => row.succeeded);
-    const failed = total((row) => row.failed);
+    const succeeded = count("succeeded");
+    const failed = count("failed");
     return c.json(
       {
         since: since.toISOString(),
         until: until.toISOString(),
         retainedSince: retainedSince(c.env, project[0] ?? PROJECT_DEFAULTS, until.getTime()).toISOString(),
-        events: total((row) => row.events),
-        deliveries: total((row) => row.queued + row.sending + row.retrying + row.succeeded + row.failed + row.paused),
+        events: eventCount[0]?.count ?? 0,
+        deliveries: statusCounts.reduce((sum, row) => sum + row.count, 0),
         succeeded,
         failed,
-        pending: total((row) => row.queued + row.sending + row.retrying),
+        pending: count("queued") + count("sending") + count("retrying"),
         successRate: succeeded + failed > 0 ? succeeded / (succeeded + failed) : null,
-        buckets: [...buckets].map(([start, b]) => ({
-          start: new Date(start).toISOString(),
-          deliveries: b.deliveries,
-          succeeded: b.succeeded,
-          failed: b.failed,
-          p50Ms: latencyPercentile(b.latencyBins, 0.5),
-          p95Ms: latencyPercentile(b.latencyBins, 0.95),
-        })),
+        buckets: [...buckets].map(([start, b]) => {
+          const sorted = b.durations.sort((x, y) => x - y);
+          return { start: new Date(start).toISOString(), deliveries: b.deliveries, succeeded: b.succeeded, failed: b.failed, p50Ms: percentile(sorted, 0.5), p95Ms: percentile(sorted, 0.95) };
+        }),
       },
       200,
     );
