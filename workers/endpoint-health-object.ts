@@ -1,7 +1,7 @@
 /**
  * @module The endpoint health Durable Object: one per endpoint (`idFromName(endpointId)`), asked by the
- * delivery path once per endpoint per batch before it claims, and told the batch's outcomes after its sends. It is the composition root of what an
- * endpoint's health sets in motion, and owns only the order of things: the decisions are the pure policy
+ * delivery path once per batch before it claims (`admit`) and told the batch's outcomes after its sends
+ * (`recordOutcomes`). It is the composition root of what an endpoint's health sets in motion, and owns only the order of things: the decisions are the pure policy
  * (`endpoint-health/policy.ts`), what it remembers is `endpoint-health/storage.ts`, and the work it starts
  * from its alarm belongs to the folders that do it — releasing held deliveries and the slow lane
  * (`delivery/`), the disable and its alert (`alerts/`), operational events (`ingest/`), alert emails
@@ -77,7 +77,6 @@ export class EndpointHealth extends DurableObject<Env> {
 
   /** The outcomes of a batch's sends to this endpoint, in the order they finished. */
   async recordOutcomes(endpointId: string, outcomes: readonly Outcome[], policy: HealthPolicy): Promise<EndpointHealthSnapshot> {
-    const wasClosed = this.state.circuit === "closed";
     let opened = false;
     let closed = false;
     let disableReason: string | null = null;
@@ -95,7 +94,7 @@ export class EndpointHealth extends DurableObject<Env> {
       await this.alarmBy(Date.now() + RETRY_ALARM_MS);
       await this.disable();
     } else if (opened && this.state.circuit !== "closed") await this.warnCircuitOpened();
-    if ((closed || !wasClosed) && this.state.circuit === "closed" && this.state.heldSince !== null) await this.alarmBy(Date.now());
+    if (closed && this.state.circuit === "closed" && this.state.heldSince !== null) await this.alarmBy(Date.now());
     return this.snapshot();
   }
 
