@@ -21,29 +21,17 @@ const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 const SEND_BATCH_LIMIT = 100;
 
 /**
- * Sends one message per delivery. Never throws: a message that fails to send is found by the sweeper
+ * One message per delivery, due now. Never throws: a message that fails to send is found by the sweeper
  * once its delivery is overdue, so the caller's D1 write is what counts.
  */
-export async function enqueueDeliveries(env: Pick<Env, "DELIVERY_QUEUE">, deliveryIds: readonly string[], delaySeconds = 0): Promise<boolean> {
-  if (deliveryIds.length === 0) return true;
-  const delay = Math.min(Math.ceil(delaySeconds), MAX_QUEUE_DELAY_SECONDS);
-  try {
-    for (const ids of chunk(deliveryIds, SEND_BATCH_LIMIT)) {
-      await env.DELIVERY_QUEUE.sendBatch(
-        ids.map((deliveryId) => ({ body: { deliveryId } satisfies DeliveryMessage, contentType: "json" as const })),
-        delay > 0 ? { delaySeconds: delay } : undefined,
-      );
-    }
-    return true;
-  } catch (error) {
-    console.error(JSON.stringify({ msg: "enqueue failed; the sweeper will pick these up", count: deliveryIds.length, error: String(error) }));
-    return false;
-  }
+export async function enqueueDeliveries(env: Pick<Env, "DELIVERY_QUEUE">, deliveryIds: readonly string[]): Promise<boolean> {
+  const now = Date.now();
+  return enqueueDeliveriesAt(env, deliveryIds.map((deliveryId) => ({ deliveryId, at: now })), now);
 }
 
 /**
  * One message per delivery, each visible at its own time (one `sendBatch` per 100). A wait beyond the
- * queue's 12 h gets no message: the sweeper enqueues it when it falls due. Never throws, like `enqueueDeliveries`.
+ * queue's 12 h gets no message: the sweeper enqueues it when it falls due. Never throws.
  */
 export async function enqueueDeliveriesAt(env: Pick<Env, "DELIVERY_QUEUE">, due: readonly { deliveryId: string; at: number }[], now = Date.now()): Promise<boolean> {
   // Rounded up: a message arriving before its time would only be turned back.
