@@ -3,6 +3,7 @@
  * limit, and whole response bodies of which D1 keeps only an excerpt. Keys are derived from row ids, so a row
  * needs no key column and retention can delete the objects of the rows it deletes.
  */
+import type { StoredResponse } from "./schema";
 
 /** Event bodies up to this size stay in D1: most webhooks are smaller, and their attempts then read no R2. */
 const INLINE_EVENT_BODY_BYTES = 1024;
@@ -12,6 +13,9 @@ export const RESPONSE_EXCERPT_BYTES = 256;
 const DELETE_KEYS_PER_CALL = 1000;
 
 export const responseBodyKey = (attemptId: string) => `responses/${attemptId}`;
+
+/** Whether an attempt's whole response body is in R2 (at `responseBodyKey(attempt id)`), not just its excerpt. */
+export const hasBodyInR2 = (response: StoredResponse | null) => !!response && "excerpt" in response && byteLength(response.excerpt) < response.bodyBytes;
 
 const encoder = new TextEncoder();
 export const byteLength = (text: string) => encoder.encode(text).byteLength;

@@ -36,7 +36,8 @@ export async function claimJob(db: Database, jobId: string, now: number, leaseMs
   return row;
 }
 
-export type StepOutcome = { processed: number; cursor: string | null; finished: false } | { processed: number; finished: true; status: "succeeded" | "cancelled" };
+/** `resumeInSeconds`: the next step should wait that long (its job is waiting for something to end). */
+export type StepOutcome = { processed: number; cursor: string | null; finished: false; resumeInSeconds?: number } | { processed: number; finished: true; status: "succeeded" | "cancelled" };
 
 /** Records one step and lets go of the lease; false when the lease was lost (another step owns the job now). */
 export async function saveStep(db: Database, job: Job, outcome: StepOutcome, now: number): Promise<boolean> {

@@ -3,13 +3,13 @@
  * sessions stop), then emptied table by table by its `project.delete` job in statements of at most
  * `PROJECT_DELETE_ROWS` rows, each picking its rows by `project_id` on an index.
  */
-import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client";
 import { newId } from "./ids";
 import { insertJobIf, newJob } from "./jobs";
 import { generateSecret } from "../signing/standard-webhooks";
-import { alerts, apiKeys, applications, attempts, deliveries, endpoints, eventTypes, events, idempotentResponses, jobs, projects, type Job, type Project } from "./schema";
+import { alerts, apiKeys, applications, attempts, deliveries, endpoints, eventTypes, events, idempotentResponses, jobs, projects, statsRollups, type Job, type Project } from "./schema";
 
 /** A live (not deleted) project. */
 export async function findProject(db: Database, projectId: string): Promise<Project | undefined> {
@@ -43,15 +43,18 @@ export const PROJECT_DELETE_ROWS = 1_000;
 /**
  * A project's tables in the order its delete empties them: children before the rows their foreign keys
  * point at (so no statement cascades into more rows than it names), and its other jobs first, so none of
- * them goes on working on rows being deleted. The project row itself goes last (`deleteProjectRow`).
+ * them goes on working on rows being deleted. The `/stats` rollups go after what they count (a row written
+ * later, such as a late meta event's, has its rollups deleted by the project row's cascade). The project row
+ * itself goes last (`deleteProjectRow`).
  */
-export const PROJECT_TABLES = ["jobs", "attempts", "deliveries", "events", "alerts", "endpoints", "applications", "event_types", "api_keys", "idempotent_responses"] as const;
+export const PROJECT_TABLES = ["jobs", "attempts", "deliveries", "events", "stats_rollups", "alerts", "endpoints", "applications", "event_types", "api_keys", "idempotent_responses"] as const;
 export type ProjectTable = (typeof PROJECT_TABLES)[number];
 
 /** Tables whose chunks need nothing back but a count; attempts and events return what points into R2. */
 const COUNTED: Record<Exclude<ProjectTable, "attempts" | "events">, { table: SQLiteTable; projectId: SQLiteColumn }> = {
   jobs: { table: jobs, projectId: jobs.projectId },
   deliveries: { table: deliveries, projectId: deliveries.projectId },
+  stats_rollups: { table: statsRollups, projectId: statsRollups.projectId },
   alerts: { table: alerts, projectId: alerts.projectId },
   endpoints: { table: endpoints, projectId: endpoints.projectId },
   applications: { table: applications, projectId: applications.projectId },
@@ -69,6 +72,19 @@ export async function deleteProjectRowsChunk(db: Database, table: keyof typeof C
   const notTheJob = table === "jobs" ? sql` and ${jobs.id} != ${exceptJobId}` : sql``;
   const result = await db.run(sql`delete from ${t} where rowid in (select rowid from ${t} where ${column} = ${projectId}${notTheJob} limit ${PROJECT_DELETE_ROWS})`);
   return result.meta.changes;
+}
+
+/**
+ * When the last send of the project that may still record an attempt loses its lease (null: none is in
+ * flight). Nothing is claimed for a deleted project, so once this has passed no attempt or R2 body appears.
+ */
+export async function lastSendingLease(db: Database, projectId: string, now: Date): Promise<Date | null> {
+  const row = await db
+    .select({ until: sql<number | null>`max(${deliveries.leaseUntil})` })
+    .from(deliveries)
+    .where(and(eq(deliveries.projectId, projectId), eq(deliveries.status, "sending"), gt(deliveries.leaseUntil, now)))
+    .get();
+  return row?.until ? new Date(row.until) : null;
 }
 
 /** One chunk of the project's attempts, with the responses that say whether a body is in R2. */

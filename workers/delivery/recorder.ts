@@ -1,14 +1,16 @@
 /**
  * @module Recording a batch's attempts as its sends finish. Finished sends are written together — the
- * attempts and the deliveries' next states in one D1 batch of two statements — whenever the batch's last send
+ * attempts, the deliveries' next states and their `/stats` counts in one D1 batch of three statements — whenever the batch's last send
  * is done, enough have gathered, or the oldest has waited `FLUSH_AFTER_MS`; one write at a time, so those
  * finishing meanwhile go into the next. The receiver already has its webhook, so the wait costs no latency.
- * Each write is conditional on the claim's lease: a sender whose lease lapsed records and reports nothing.
+ * Each write is conditional on the claim's lease: a sender whose lease lapsed records and reports nothing,
+ * and deletes the response body it put in R2 for an attempt that was not recorded.
  * Retries are enqueued after each write; each endpoint's DO hears its outcomes once, when the batch is done.
  */
 import { retrySchedule } from "../config";
 import { storedAttempt, type SentAttempt } from "../db/attempts";
-import type { Delivery } from "../db/schema";
+import { deleteBodies, hasBodyInR2, responseBodyKey } from "../db/bodies";
+import type { Attempt, Delivery } from "../db/schema";
 import { healthStub } from "../endpoint-health/client";
 import type { Outcome } from "../endpoint-health/policy";
 import { emitMetaEvent } from "../ingest/meta-events";
@@ -16,7 +18,7 @@ import { enqueueDeliveriesAt } from "../queue/delivery-queue";
 import type { AttemptOutcome } from "./attempt";
 import type { ClaimedDelivery, DueDelivery } from "./claim";
 import { nextRetry } from "./schedule";
-import { changeStatement, changedIds, insertAttemptsStatement, type DeliveryChange } from "./writes";
+import { changeStatement, changedIds, countAttemptsStatement, insertAttemptsStatement, type DeliveryChange } from "./writes";
 
 const RESPONSE_EXCERPT_CHARS = 500;
 /** How long a finished send waits for company before it is written anyway. */
@@ -86,7 +88,7 @@ export class AttemptRecorder {
   }
 
   /**
-   * The attempts and the states in one batch. If it fails, the states are written alone: the claim counted
+   * The attempts, the states and their `/stats` counts in one batch. If it fails, the states are written alone: the claim counted
    * the attempts, so the deliveries move on through their schedules rather than being sent again when their
    * leases lapse. If that fails too, the leases lapse and the next claims count more attempts, so schedules still end.
    */
@@ -94,13 +96,16 @@ export class AttemptRecorder {
     const { env } = this;
     const now = Date.now();
     let changed: Set<string>;
+    let rows: Attempt[] = [];
     try {
-      const rows = await Promise.all(finished.map(({ attempt }) => storedAttempt(env, attempt)));
+      rows = await Promise.all(finished.map(({ attempt }) => storedAttempt(env, attempt)));
       const [, states] = await env.DB.batch([
         insertAttemptsStatement(env.DB, rows.map((row, i) => ({ row, lease: finished[i].item.delivery.leaseUntil! }))),
         changeStatement(env.DB, finished.map(({ change }) => change), now),
+        countAttemptsStatement(env.DB, rows.map((row) => row.id)),
       ]);
       changed = changedIds(states);
+      await this.forgetBodies(rows.filter((row) => !changed.has(row.deliveryId)));
     } catch (error) {
       console.error(JSON.stringify({ msg: "attempts not recorded; recording the deliveries' states alone", count: finished.length, error: String(error) }));
       try {
@@ -109,6 +114,8 @@ export class AttemptRecorder {
         console.error(JSON.stringify({ msg: "delivery states not recorded; their leases will lapse", count: finished.length, error: String(again) }));
         return;
       }
+      // A state written now was still under its lease, so the batch before did not commit its attempt.
+      await this.forgetBodies(rows.filter((row) => changed.has(row.deliveryId)));
     }
     const retries: { deliveryId: string; at: number }[] = [];
     for (const { item, attempt, outcome, retryAt, exhausted } of finished) {
@@ -121,6 +128,13 @@ export class AttemptRecorder {
       if (exhausted) this.announcements.push({ item, attempts: attempt.attempt, lastStatusCode: outcome.statusCode, lastError: outcome.error });
     }
     await enqueueDeliveriesAt(env, retries);
+  }
+
+  /** The R2 response bodies of attempts that were not recorded: nothing would ever point at them. */
+  private async forgetBodies(unrecorded: readonly Attempt[]): Promise<void> {
+    const keys = unrecorded.filter((row) => hasBodyInR2(row.response)).map((row) => responseBodyKey(row.id));
+    if (keys.length === 0) return;
+    await deleteBodies(this.env, keys).catch((error) => console.error(JSON.stringify({ msg: "response bodies of unrecorded attempts left in R2", count: keys.length, error: String(error) })));
   }
 }
 

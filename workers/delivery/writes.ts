@@ -10,6 +10,7 @@
  */
 import { getTableColumns, type Column } from "drizzle-orm";
 import { attempts, deliveries, type Attempt, type Delivery } from "../db/schema";
+import { factColumns, upsertRollupsSql } from "../db/stats-rollups";
 
 /**
  * Longest a send can take once it has a connection (the endpoint timeout's upper bound); the lease and the
@@ -117,6 +118,24 @@ export function insertAttemptsStatement(db: D1Database, made: readonly { row: At
     )
     .bind(JSON.stringify(payload));
 }
+
+/**
+ * The `/stats` rollups of the attempts just inserted (by id: a stale sender's were not) and of what they made
+ * of their deliveries, so it belongs after `changeStatement` in the same batch.
+ */
+export function countAttemptsStatement(db: D1Database, attemptIds: readonly string[]): D1PreparedStatement {
+  return db.prepare(COUNT_ATTEMPTS_SQL).bind(JSON.stringify(attemptIds));
+}
+
+const COUNT_ATTEMPTS_SQL = upsertRollupsSql(`select ${factColumns({
+  projectId: "a.project_id",
+  applicationId: "d.application_id",
+  at: "a.started_at",
+  deliveriesFailed: "d.status = 'failed'",
+  attempt: { succeeded: "coalesce(json_extract(a.response, '$.status') between 200 and 299, 0)", durationMs: "a.duration_ms" },
+})}
+  from attempts a join deliveries d on d.id = a.delivery_id
+  where a.id in (select value from json_each(?1))`);
 
 function driverValue(column: Column, value: unknown): unknown {
   return value === null || value === undefined ? null : column.mapToDriverValue(value);

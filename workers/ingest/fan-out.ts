@@ -10,17 +10,24 @@
 import { getTableColumns } from "drizzle-orm";
 import { deliveries, type Delivery } from "../db/schema";
 
+/** An event's fields as SQL: of its `events` row (`ev`) when it is written, or of the JSON written (`j.value`). */
+type EventFields = { projectId: string; applicationId: string; eventType: string };
+const STORED: EventFields = { projectId: "ev.project_id", applicationId: "ev.application_id", eventType: "ev.event_type" };
+
 /**
- * Which endpoints `e` the event `ev` (an `events` row) goes to; `j.value` is the event as written (`WrittenEvent` in write.ts),
- * which carries the request's `endpointIds`. Every fan-out rule lives here.
+ * The endpoints `e` an event goes to, as a join; `j.value` is the event as written (`WrittenEvent` in
+ * write.ts), which carries the request's `endpointIds`. Every fan-out rule lives here.
  */
-const subscribed = `case when json_type(j.value, '$.endpointIds') = 'array'
+export function endpointsJoin(event: EventFields): string {
+  return `join endpoints e on e.project_id = ${event.projectId} and e.deleted_at is null
+  and e.application_id is ${event.applicationId} and case when json_type(j.value, '$.endpointIds') = 'array'
     then e.id in (select value from json_each(j.value, '$.endpointIds'))
     else e.role = 'webhook' and (json_array_length(e.event_types) = 0 or exists (
       select 1 from json_each(e.event_types) f
-      where f.value = ev.event_type
-         or (f.value like '%.*' and substr(ev.event_type, 1, length(f.value) - 1) = substr(f.value, 1, length(f.value) - 1))))
+      where f.value = ${event.eventType}
+         or (f.value like '%.*' and substr(${event.eventType}, 1, length(f.value) - 1) = substr(f.value, 1, length(f.value) - 1))))
   end`;
+}
 
 /**
  * Delivery ids are built in SQL: the event's `deliveryIdFloor` (`idFloor("delivery", t)` for the event's own time, so
@@ -61,8 +68,7 @@ export const INSERT_DELIVERIES_SQL = `insert into deliveries (${columns.map(([, 
 select ${columns.map(([key]) => values[key]).join(", ")}
 from json_each(?1) j
 join events ev on ev.id = j.value ->> '$.id'
-join endpoints e on e.project_id = ev.project_id and e.deleted_at is null
-  and e.application_id is ev.application_id and ${subscribed}
+${endpointsJoin(STORED)}
 where not exists (select 1 from deliveries d where d.event_id = ev.id)
 returning id, event_id as eventId, endpoint_id as endpointId, status`;
 

@@ -1,14 +1,16 @@
 /**
  * @module The one D1 write of ingest: any number of events (from one request or many) and their deliveries
  * in a single `batch()`, i.e. one round trip and one transaction. Events travel as one JSON parameter per
- * statement, so two statements write every event and every delivery of a chunk, whatever the count.
+ * statement, so three statements write every event and every delivery of a chunk, whatever the count, and
+ * add them to the `/stats` rollups.
  *
  * An idempotency key costs no extra round trip: the event insert skips a key already taken
  * (`on conflict do nothing`) and a read in the same batch returns the event that holds it.
  */
 import { getTableColumns } from "drizzle-orm";
 import { events, type BodyFormat, type Delivery, type Event } from "../db/schema";
-import { INSERT_DELIVERIES_SQL, type FannedDelivery } from "./fan-out";
+import { factColumns, upsertRollupsSql } from "../db/stats-rollups";
+import { INSERT_DELIVERIES_SQL, endpointsJoin, type FannedDelivery } from "./fan-out";
 
 /** An event as it is written: built by ingest, bound as JSON. */
 export type WrittenEvent = {
@@ -54,6 +56,24 @@ select ${eventColumns.map(([key]) => eventValues[key]).join(", ")} from json_eac
 on conflict do nothing
 returning id`;
 
+/**
+ * The `/stats` rollups of what the next two statements write, counted before they run (an event that
+ * exists already, or whose idempotency key is taken, even by an earlier event of the same write, is not
+ * written): so a write repeated after an unknown outcome counts nothing twice. `?2` is the deliveries' time.
+ */
+const written = { projectId: "j.value ->> '$.projectId'", applicationId: "j.value ->> '$.applicationId'", eventType: "j.value ->> '$.eventType'" };
+const COUNT_WRITTEN_SQL = upsertRollupsSql(`with fresh as (
+    select j.key, j.value from json_each(?1) j
+    where not exists (select 1 from events where id = j.value ->> '$.id')
+      and (j.value ->> '$.idempotencyKey' is null or (
+        not exists (select 1 from events where project_id = j.value ->> '$.projectId' and idempotency_key = j.value ->> '$.idempotencyKey')
+        and not exists (select 1 from json_each(?1) k
+          where k.key < j.key and k.value ->> '$.projectId' = j.value ->> '$.projectId' and k.value ->> '$.idempotencyKey' = j.value ->> '$.idempotencyKey')))
+  )
+  select ${factColumns({ ...written, at: "j.value ->> '$.createdAt'", events: "1" })} from fresh j
+  union all
+  select ${factColumns({ ...written, at: "?2", deliveries: "1" })} from fresh j ${endpointsJoin(written)}`);
+
 /** For each event given, the event now holding its idempotency key or its id, with that event's deliveries. */
 const READ_HOLDERS_SQL = `select j.value ->> '$.id' as writtenId, ev.id, ev.event_type as eventType, ev.created_at as createdAt,
   (select json_group_array(json_array(d.id, d.endpoint_id, d.status)) from deliveries d where d.event_id = ev.id) as deliveries
@@ -67,6 +87,9 @@ join events ev on ev.id = j.value ->> '$.id'
  */
 const CHUNK_JSON_CHARS = 900_000;
 
+/** What each statement of a write is for, so its results are read by role. */
+type StatementRole = "counts" | "events" | "deliveries" | "holders";
+
 type Holder = { writtenId: string; id: string; eventType: string; createdAt: number; deliveries: string };
 
 /**
@@ -76,32 +99,39 @@ type Holder = { writtenId: string; id: string; eventType: string; createdAt: num
  */
 export function writeEvents(db: D1Database, written: readonly WrittenEvent[], now: number, { recheck = false } = {}): { statements: D1PreparedStatement[]; read: (results: D1Result[]) => WriteOutcome[] } {
   const statements: D1PreparedStatement[] = [];
+  const roles: StatementRole[] = [];
+  const add = (role: StatementRole, statement: D1PreparedStatement) => {
+    statements.push(statement);
+    roles.push(role);
+  };
+  const countWritten = db.prepare(COUNT_WRITTEN_SQL);
   const insertEvents = db.prepare(INSERT_EVENTS_SQL);
   const insertDeliveries = db.prepare(INSERT_DELIVERIES_SQL);
   for (const json of jsonChunks(written)) {
-    statements.push(insertEvents.bind(json), insertDeliveries.bind(json, now));
+    add("counts", countWritten.bind(json, now));
+    add("events", insertEvents.bind(json));
+    add("deliveries", insertDeliveries.bind(json, now));
   }
-  const insertCount = statements.length;
   const toCheck = recheck ? written : written.filter((event) => event.idempotencyKey !== null);
   for (const json of jsonChunks(toCheck.map(({ id, projectId, idempotencyKey }) => ({ id, projectId, idempotencyKey })))) {
-    statements.push(db.prepare(READ_HOLDERS_SQL).bind(json));
+    add("holders", db.prepare(READ_HOLDERS_SQL).bind(json));
   }
-  return { statements, read: (results) => readOutcomes(written, results, insertCount) };
+  return { statements, read: (results) => readOutcomes(written, results, roles) };
 }
 
-function readOutcomes(written: readonly WrittenEvent[], results: D1Result[], insertCount: number): WriteOutcome[] {
+function readOutcomes(written: readonly WrittenEvent[], results: D1Result[], roles: readonly StatementRole[]): WriteOutcome[] {
   const inserted = new Set<string>();
   const fanned = new Map<string, FannedDelivery[]>();
   const holders = new Map<string, Holder>();
   results.forEach((result, i) => {
-    if (i < insertCount && i % 2 === 0) for (const row of result.results as { id: string }[]) inserted.add(row.id);
-    else if (i < insertCount) {
+    if (roles[i] === "events") for (const row of result.results as { id: string }[]) inserted.add(row.id);
+    else if (roles[i] === "deliveries") {
       for (const { eventId, ...delivery } of result.results as (FannedDelivery & { eventId: string })[]) {
         let list = fanned.get(eventId);
         if (!list) fanned.set(eventId, (list = []));
         list.push(delivery);
       }
-    } else for (const row of result.results as Holder[]) holders.set(row.writtenId, row);
+    } else if (roles[i] === "holders") for (const row of result.results as Holder[]) holders.set(row.writtenId, row);
   });
   return written.map((event) => {
     if (inserted.has(event.id)) {

@@ -6,7 +6,7 @@
  * (the project is deleted, so nothing new is written to it). The last step deletes the project row, and with
  * it the job row.
  */
-import { deleteBodies, responseBodyKey } from "../db/bodies";
+import { deleteBodies, hasBodyInR2, responseBodyKey } from "../db/bodies";
 import type { Database } from "../db/client";
 import type { StepOutcome } from "../db/jobs";
 import {
@@ -16,18 +16,24 @@ import {
   deleteProjectEventsChunk,
   deleteProjectRow,
   deleteProjectRowsChunk,
+  lastSendingLease,
   type ProjectTable,
 } from "../db/projects";
 import type { Job } from "../db/schema";
-import { hasBodyInR2, unreferencedBodyObjects } from "../retention/retention";
+import { unreferencedBodyObjects } from "../retention/retention";
 
 /** Statements one step runs at most, so a step stays a few D1 calls however large the project. */
 const STATEMENTS_PER_STEP = 4;
 
-export async function projectDeleteStep(env: Env, db: Database, job: Job): Promise<StepOutcome> {
+export async function projectDeleteStep(env: Env, db: Database, job: Job, now: Date): Promise<StepOutcome> {
   let table = (job.cursor as ProjectTable | null) ?? PROJECT_TABLES[0];
   let processed = 0;
   for (let statement = 0; statement < STATEMENTS_PER_STEP; statement++) {
+    if (table === "attempts") {
+      // A send claimed before the delete may still record its attempt and put its body in R2: wait it out.
+      const lease = await lastSendingLease(db, job.projectId, now);
+      if (lease) return { processed, cursor: table, finished: false, resumeInSeconds: Math.ceil((lease.getTime() - now.getTime()) / 1000) };
+    }
     const deleted = await deleteChunk(env, db, job, table);
     processed += deleted;
     if (deleted === PROJECT_DELETE_ROWS) continue;

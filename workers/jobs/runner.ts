@@ -46,7 +46,7 @@ export async function runJobStep(env: Env, jobId: string, now = Date.now()): Pro
   }
   // Lost the lease (a step ran past it and another took over): that one carries on.
   if (!(await saveStep(db, job, outcome, now))) return job;
-  if (!outcome.finished) await enqueueJobStep(env, job.id);
+  if (!outcome.finished) await enqueueJobStep(env, job.id, outcome.resumeInSeconds);
   return job;
 }
 

@@ -64,5 +64,5 @@ export const STEPS: Record<JobKind, Step> = {
     await enqueueDeliveries(env, ids);
     return cursor === null ? done(ids.length) : more(ids.length, cursor);
   },
-  "project.delete": (env, db, job) => projectDeleteStep(env, db, job),
+  "project.delete": projectDeleteStep,
 };

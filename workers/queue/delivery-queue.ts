@@ -65,9 +65,9 @@ export async function sendHeartbeat(env: Pick<Env, "DELIVERY_QUEUE">, sentAt: nu
  * Starts (or continues) a bulk job: send it once the batch that recorded the job has committed. Never
  * throws: a job whose message is not sent is restarted by the cron once it has stalled.
  */
-export async function enqueueJobStep(env: Pick<Env, "DELIVERY_QUEUE">, jobId: string): Promise<void> {
+export async function enqueueJobStep(env: Pick<Env, "DELIVERY_QUEUE">, jobId: string, delaySeconds = 0): Promise<void> {
   try {
-    await env.DELIVERY_QUEUE.send({ jobId } satisfies JobMessage, { contentType: "json" });
+    await env.DELIVERY_QUEUE.send({ jobId } satisfies JobMessage, { contentType: "json", delaySeconds });
   } catch (error) {
     console.error(JSON.stringify({ msg: "job step not enqueued; the cron will restart it", jobId, error: String(error) }));
   }

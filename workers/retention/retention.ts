@@ -1,6 +1,7 @@
 /**
  * @module Retention, run by the scheduled handler: deletes each project's events older than its horizon, with
- * their deliveries, attempts and R2 bodies, and its finished alert emails past the same horizon. An event with a
+ * their deliveries, attempts and R2 bodies, its finished alert emails and its `/stats` rollups past the same
+ * horizon. An event with a
  * pending delivery (queued, sending, retrying, paused) is kept whole until the delivery finishes or its
  * endpoint is deleted (which fails it). D1 runs one query at a time, so the work is cut into small statements
  * (at most `STATEMENT_ROWS` rows each) that ingest can slip between, it rests as long as each step took, and a
@@ -10,10 +11,10 @@
 import { and, asc, eq, exists, gt, inArray, isNull, lt, not, sql } from "drizzle-orm";
 import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { retentionMs } from "../config";
-import { byteLength, deleteBodies, eventBodyObject, eventBodyRefPrefix, responseBodyKey } from "../db/bodies";
+import { deleteBodies, eventBodyObject, eventBodyRefPrefix, hasBodyInR2, responseBodyKey } from "../db/bodies";
 import { database, type Database } from "../db/client";
 import { idFloor } from "../db/ids";
-import { PENDING_DELIVERY_STATUSES, alerts, attempts, deliveries, events, projects, type StoredResponse } from "../db/schema";
+import { PENDING_DELIVERY_STATUSES, alerts, attempts, deliveries, events, projects, statsRollups } from "../db/schema";
 
 /** Rows one DELETE removes at most, so no statement holds the database for long. */
 const STATEMENT_ROWS = 2_000;
@@ -23,13 +24,13 @@ const EVENTS_PER_STEP = 500;
 const RUN_BUDGET_MS = 10_000;
 const FINISHED_ALERT_STATUSES = ["sent", "skipped", "failed", "unknown"] as const;
 
-export type RetentionResult = { events: number; deliveries: number; attempts: number; alerts: number; bodies: number; finished: boolean };
+export type RetentionResult = { events: number; deliveries: number; attempts: number; alerts: number; statsRollups: number; bodies: number; finished: boolean };
 
 export async function applyRetention(env: Env, options: { now?: number; budgetMs?: number } = {}): Promise<RetentionResult> {
   const now = options.now ?? Date.now();
   const deadline = Date.now() + (options.budgetMs ?? RUN_BUDGET_MS);
   const db = database(env);
-  const result: RetentionResult = { events: 0, deliveries: 0, attempts: 0, alerts: 0, bodies: 0, finished: false };
+  const result: RetentionResult = { events: 0, deliveries: 0, attempts: 0, alerts: 0, statsRollups: 0, bodies: 0, finished: false };
   // A deleted project's rows are its delete job's to remove.
   const all = await db
     .select({ id: projects.id, retentionDays: projects.retentionDays, cursor: projects.retentionCursor })
@@ -40,6 +41,7 @@ export async function applyRetention(env: Env, options: { now?: number; budgetMs
   for (const project of all) {
     const horizon = now - retentionMs(env, project);
     result.alerts += await deleteFinishedAlerts(db, project.id, horizon, deadline);
+    result.statsRollups += await deleteOldStatsRollups(db, project.id, horizon, deadline);
     let cursor = project.cursor;
     while (Date.now() < deadline) {
       const stepStarted = Date.now();
@@ -54,7 +56,7 @@ export async function applyRetention(env: Env, options: { now?: number; budgetMs
     if (Date.now() >= deadline) break;
   }
   result.finished = Date.now() < deadline;
-  if (result.events + result.alerts > 0) console.log(JSON.stringify({ msg: "retention deleted old data", ...result }));
+  if (result.events + result.alerts + result.statsRollups > 0) console.log(JSON.stringify({ msg: "retention deleted old data", ...result }));
   return result;
 }
 
@@ -139,9 +141,6 @@ const hasPendingDelivery = (db: Database, eventId: SQLiteColumn) =>
       .where(and(eq(sibling.eventId, eventId), inArray(sibling.status, PENDING_DELIVERY_STATUSES))),
   );
 
-/** Whether an attempt's whole response body is in R2 (at `responseBodyKey(attempt id)`), not just its excerpt. */
-export const hasBodyInR2 = (response: StoredResponse | null) => !!response && "excerpt" in response && byteLength(response.excerpt) < response.bodyBytes;
-
 /** Alert emails that are done with (sent, skipped or given up on) and older than the project's horizon. */
 async function deleteFinishedAlerts(db: Database, projectId: string, horizon: number, deadline: number): Promise<number> {
   let total = 0;
@@ -152,6 +151,22 @@ async function deleteFinishedAlerts(db: Database, projectId: string, horizon: nu
       .where(and(eq(alerts.projectId, projectId), lt(alerts.id, idFloor("alert", horizon)), inArray(alerts.status, FINISHED_ALERT_STATUSES)))
       .limit(STATEMENT_ROWS);
     deleted = (await db.delete(alerts).where(inArray(alerts.id, old)).returning({ id: alerts.id })).length;
+  }
+  return total;
+}
+
+/**
+ * The project's rollup rows (its own and its applications', minutes and hours) that ended before the
+ * horizon. What they counted is deleted by then, except events kept for a pending delivery: `/stats` cannot
+ * reach before `retainedSince` anyway.
+ */
+async function deleteOldStatsRollups(db: Database, projectId: string, horizon: number, deadline: number): Promise<number> {
+  let total = 0;
+  for (let deleted = STATEMENT_ROWS; deleted === STATEMENT_ROWS && Date.now() < deadline; total += deleted) {
+    // The range on start (no row shorter than a minute) is what the index seeks; the span's own end is checked on it.
+    const old = sql`select rowid from ${statsRollups} where ${statsRollups.projectId} = ${projectId} and ${statsRollups.start} <= ${horizon - 60_000}
+      and ${statsRollups.start} + ${statsRollups.spanMinutes} * 60000 <= ${horizon} limit ${STATEMENT_ROWS}`;
+    deleted = (await db.run(sql`delete from ${statsRollups} where rowid in (${old})`)).meta.changes;
   }
   return total;
 }

@@ -129,6 +129,8 @@ export interface Stats {
   succeeded: number;
   failed: number;
   pending: number;
+  /** More pending than the API counts: `pending` is a lower bound. */
+  pendingCapped: boolean;
   successRate: number | null;
   buckets: StatsBucket[];
 }

@@ -29,7 +29,7 @@ const since = new Date("2026-01-01T00:00:00Z");
 const until = new Date("2026-01-02T00:00:00Z");
 
 /** The tables of the schema: a SCAN of anything else (a CTE, json_each, a constant row) reads no stored rows. */
-const TABLES = new Set(["projects", "api_keys", "applications", "endpoints", "events", "deliveries", "attempts", "alerts", "event_types", "idempotent_responses"]);
+const TABLES = new Set(["projects", "api_keys", "applications", "endpoints", "events", "deliveries", "attempts", "alerts", "event_types", "idempotent_responses", "stats_rollups"]);
 
 async function planOf(query: Built): Promise<string[]> {
   const { sql, params } = "toSQL" in query ? query.toSQL() : query.getQuery();
@@ -53,6 +53,8 @@ function fullScansAndSorts(plan: string[]): string[] {
  * walk the project's rows in it, filtering: naming the index shows the filter is what the index seeks).
  * A pair of queries is a detail read's batch.
  */
+const ROLLUPS_SEEK = "stats_rollups_project_id_application_id_span_minutes_start_unique_idx (project_id=? AND application_id=? AND span_minutes=? AND start>? AND start<?)";
+
 const reads: [string, Built | readonly Built[], string[]][] = [
   ["GET /events", eventListQuery(db, P, {}, page), ["events_project_id_id_idx"]],
   ["GET /events?eventType=", eventListQuery(db, P, { eventType: "order.paid" }, page), ["events_project_id_event_type_id_idx"]],
@@ -95,8 +97,9 @@ const reads: [string, Built | readonly Built[], string[]][] = [
   ["Svix GET /event-type/:name", eventTypeQuery(db, P, "order.paid"), ["sqlite_autoindex_event_types_1 (project_id=? AND name=?)"]],
   ["GET /alerts", alertListQuery(db, P, page), ["alerts_project_id_id_idx"]],
   ["GET /alerts?endpointId=", alertListQuery(db, P, { ...page, endpointId: EP }), ["alerts_project_id_endpoint_id_id_idx"]],
-  ["GET /stats", statsQueries(db, P, since, 50_000), ["events_project_id_id_idx", "deliveries_project_id_status_id_idx", "attempts_project_id_started_at_idx"]],
-  ["GET /stats?application=", statsQueries(db, P, since, 50_000, APP), ["events_project_id_application_id_id_idx", "deliveries_project_id_application_id_id_idx", "attempts_project_id_started_at_idx"]],
+  ["GET /stats (hour buckets: hour rows)", statsQueries(db, P, since, until, 3_600_000), [ROLLUPS_SEEK, "deliveries_project_id_status_id_idx (project_id=? AND status=? AND id>?)"]],
+  ["GET /stats?bucketMinutes=5 (minute rows)", statsQueries(db, P, since, until, 300_000), [ROLLUPS_SEEK]],
+  ["GET /stats?application=", statsQueries(db, P, since, until, 3_600_000, APP), [ROLLUPS_SEEK, "deliveries_project_id_status_id_idx (project_id=? AND status=? AND id>?)"]],
 ];
 
 describe("query plans of the API's reads", () => {
@@ -112,10 +115,10 @@ describe("query plans of the API's reads", () => {
     for (const index of indexes) expect(plans.join("\n")).toContain(index);
   });
 
-  it("/stats reads the newest attempts first, by project and start time", async () => {
-    const plan = await planOf(statsQueries(db, P, since, 50_000)[3]);
-    expect(plan.join("\n")).toContain("attempts_project_id_started_at_idx");
-    expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
+  it("/stats seeks only its range's rows into buckets: the minutes before the first whole hour, then hours", async () => {
+    const plan = await planOf(statsQueries(db, P, new Date("2026-01-01T00:30:00Z"), until, 3_600_000)[1]);
+    const seeks = plan.filter((line) => /^(SCAN|SEARCH)/.test(line));
+    expect(seeks, plan.join("\n")).toEqual([`SEARCH stats_rollups USING INDEX ${ROLLUPS_SEEK}`, `SEARCH stats_rollups USING INDEX ${ROLLUPS_SEEK}`]);
   });
 
   it("the check itself fails on a full scan and on a sort", () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { responseBodyKey } from "../../../workers/db/bodies";
 import { database } from "../../../workers/db/client";
 import { newId } from "../../../workers/db/ids";
 import { endpoints, projects } from "../../../workers/db/schema";
@@ -39,14 +40,18 @@ async function staleSender(name: string, retrySchedule: number[], holderDone: (s
   await eventually(async () => holderDone((await deliveryRow(delivery.id)).status), 15_000);
 
   const queueSends = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch");
-  answerFirst(new Response("late failure", { status: 500 }));
+  // Longer than the excerpt D1 keeps, so the stale sender puts the whole body in R2 before it tries to record.
+  answerFirst(new Response(`late failure ${"x".repeat(1_000)}`, { status: 500 }));
   await firstSender;
 
   const attempts = await env.DB.prepare("select attempt, response from attempts where delivery_id = ?").bind(delivery.id).all<{ attempt: number; response: string }>();
   const deliveryFailedEvents = async () =>
     (await env.DB.prepare("select count(*) as n from events where project_id = ? and event_type = 'delivery.failed'").bind(project.id).first<{ n: number }>())?.n;
+  const recordedBodies = new Set((await env.DB.prepare("select id from attempts").all<{ id: string }>()).results.map((row) => responseBodyKey(row.id)));
+  const storedBodies = (await env.BODIES.list({ prefix: "responses/" })).objects.map((object) => object.key);
   return {
     sends: receivers.requests(host).length,
+    bodiesOfNoAttempt: storedBodies.filter((key) => !recordedBodies.has(key)),
     attempts: attempts.results.map((a) => [a.attempt, JSON.parse(a.response).status]),
     row: await deliveryRow(delivery.id),
     queueSendsByStaleSender: queueSends.mock.calls.length,
@@ -66,6 +71,8 @@ describe("only the lease holder records", { timeout: 30_000 }, () => {
     // One outcome in the endpoint's DO: the holder's success.
     expect(seen.health).toMatchObject({ consecutiveFailures: 0, lastStatusCode: 200, lastFailureAt: null });
     expect(await seen.deliveryFailedEvents()).toBe(0);
+    // Nor does it leave its response body in R2.
+    expect(seen.bodiesOfNoAttempt).toEqual([]);
   });
 
   it("when the lapsed send was the schedule's last, the holder fails the delivery without sending; the stale sender adds nothing", async () => {

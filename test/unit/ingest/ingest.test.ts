@@ -57,23 +57,23 @@ const rowsOf = async (projectId: string) => {
 const event = (n: number, extra: Partial<EventInput> = {}): EventInput => ({ eventType: "order.paid", payload: { n }, ...extra });
 
 describe("ingest shares one D1 write among concurrent callers", () => {
-  it("ten concurrent requests cost one round trip, two statements and one queue send", async () => {
+  it("ten concurrent requests cost one round trip, three statements (events, deliveries, their /stats counts) and one queue send", async () => {
     const project = await projectWithEndpoint("share-ten");
     const { env: counted, counts } = countingEnv();
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ingestEvents(counted, project.id, [event(i)])));
-    expect(counts).toEqual({ batches: 1, statements: 2, sendBatches: 1, messages: 10 });
+    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 10 });
     expect(results.map(([r]) => r.created)).toEqual(Array(10).fill(true));
     expect(new Set(results.map(([r]) => r.event.id)).size).toBe(10);
     expect(results.every(([r]) => r.deliveries.length === 1 && r.deliveries[0].status === "queued")).toBe(true);
     expect(await rowsOf(project.id)).toEqual({ events: 10, deliveries: 10 });
   });
 
-  it("a batch of 100 events is two statements in one round trip", async () => {
+  it("a batch of 100 events is three statements in one round trip", async () => {
     const project = await projectWithEndpoint("share-hundred");
     const { env: counted, counts } = countingEnv();
     const results = await ingestEvents(counted, project.id, Array.from({ length: 100 }, (_, i) => event(i)));
     expect(results).toHaveLength(100);
-    expect(counts).toEqual({ batches: 1, statements: 2, sendBatches: 1, messages: 100 });
+    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 100 });
     expect(await rowsOf(project.id)).toEqual({ events: 100, deliveries: 100 });
   });
 
@@ -85,7 +85,7 @@ describe("ingest shares one D1 write among concurrent callers", () => {
       ingestEvents(counted, project.id, [event(2, { idempotencyKey: "k-1" })]),
       ingestEvents(counted, project.id, [event(3)]),
     ]);
-    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 2 });
+    expect(counts).toEqual({ batches: 1, statements: 4, sendBatches: 1, messages: 2 });
     const [[first], [second], [third]] = results;
     expect([first.created, second.created, third.created]).toEqual([true, false, true]);
     expect(second.event.id).toBe(first.event.id);

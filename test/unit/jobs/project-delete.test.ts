@@ -194,6 +194,31 @@ describe("deleting a project", { timeout: 60_000 }, () => {
     expect(Object.values(await rowsOf(project.id)).every((n) => n === 0)).toBe(true);
   });
 
+  it("waits for a send claimed before the delete to end, so its attempt and R2 body cannot appear after the attempts are gone", async () => {
+    let answer!: (response: Response) => void;
+    receivers.on("https://in-flight.example.com/", () => new Promise<Response>((resolve) => (answer = resolve)));
+    const seed = await seedDelivery({ url: "https://in-flight.example.com/hook" });
+    const sending = runConsumer([seed.delivery.id]);
+    await eventually(async () => receivers.requests("https://in-flight.example.com/").length === 1);
+    const job = (await deleteProject(database(env), seed.project.id))!;
+    const recording = recordingEnv();
+
+    await runJobStep(recording.env, job.id);
+    const lease = (await deliveryRow(seed.delivery.id)).leaseUntil!.getTime();
+    expect(await database(env).select({ cursor: jobs.cursor }).from(jobs).where(eq(jobs.id, job.id)).get()).toEqual({ cursor: "attempts" });
+    expect(recording.delays).toHaveLength(1);
+    expect(recording.delays[0]).toBeGreaterThanOrEqual(Math.floor((lease - Date.now()) / 1000));
+
+    // The send ends and records its attempt, with its whole body in R2; the next step deletes both.
+    answer(new Response("x".repeat(1_000)));
+    await sending;
+    const kept = await objectsOf(seed.project.id);
+    expect(kept).toHaveLength(1);
+    await workJob(recording, job.id);
+    expect(Object.values(await rowsOf(seed.project.id)).every((n) => n === 0)).toBe(true);
+    expect(await present(kept)).toBe(0);
+  });
+
   it("nothing is sent to its endpoints once the delete has answered: a queued delivery fails unsent", async () => {
     const seed = await seedDelivery({ url: "https://after-delete.example.com/hook" });
     await deleteProject(database(env), seed.project.id);

@@ -6,9 +6,10 @@ import { env } from "../helpers";
  */
 export function recordingEnv() {
   const sent: unknown[] = [];
+  const delays: (number | undefined)[] = [];
   const statements: string[] = [];
   const queue = {
-    send: async (body: unknown) => void sent.push(body),
+    send: async (body: unknown, options?: QueueSendOptions) => void (sent.push(body), delays.push(options?.delaySeconds)),
     sendBatch: async (messages: { body: unknown }[]) => void sent.push(...messages.map((m) => m.body)),
   } as unknown as Queue;
   const db = new Proxy(env.DB, {
@@ -18,5 +19,5 @@ export function recordingEnv() {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { env: { ...env, DB: db, DELIVERY_QUEUE: queue } as Env, sent, statements };
+  return { env: { ...env, DB: db, DELIVERY_QUEUE: queue } as Env, sent, delays, statements };
 }

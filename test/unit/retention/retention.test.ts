@@ -5,7 +5,7 @@ import { storedAttempt } from "../../../workers/db/attempts";
 import { responseBodyKey, storeEventBodies } from "../../../workers/db/bodies";
 import { database } from "../../../workers/db/client";
 import { newId } from "../../../workers/db/ids";
-import { alerts, attempts, deliveries, events, projects, type DeliveryStatus } from "../../../workers/db/schema";
+import { alerts, attempts, deliveries, events, projects, statsRollups, type DeliveryStatus } from "../../../workers/db/schema";
 import { applyRetention } from "../../../workers/retention/retention";
 import { client, createEndpoint, createProject, env, expectProblem } from "../helpers";
 
@@ -180,6 +180,46 @@ describe("retention", { timeout: 30_000 }, () => {
     expect(result).toMatchObject({ events: 1200, deliveries: 1200, finished: true });
     expect(await db.$count(events, eq(events.projectId, project.id))).toBe(0);
     expect(await db.$count(deliveries, eq(deliveries.projectId, project.id))).toBe(0);
+  });
+});
+
+describe("retention of the /stats rollups", { timeout: 30_000 }, () => {
+  it("deletes the minute and hour rows that ended before the horizon, in bounded statements, and keeps the rest", async () => {
+    const { project } = await setup();
+    const other = await setup(365);
+    const now = Date.now();
+    const horizon = now - 30 * DAY;
+    const minute = (at: number) => Math.floor(at / 60_000) * 60_000;
+    const hour = (at: number) => Math.floor(at / 3_600_000) * 3_600_000;
+    const row = (projectId: string, span: number, start: number, applicationId = "") =>
+      env.DB.prepare("insert into stats_rollups (project_id, application_id, span_minutes, start, attempts) values (?, ?, ?, ?, 1)").bind(projectId, applicationId, span, start);
+    // 2,500 old minutes: more than one statement (2,000 rows) deletes; an old hour of an application; the
+    // hour the horizon falls in, which has not ended before it; and a recent minute.
+    await env.DB.batch([
+      env.DB.prepare(
+        `with recursive n(i) as (select 1 union all select i + 1 from n where i < 2500)
+         insert into stats_rollups (project_id, application_id, span_minutes, start, attempts) select ?1, '', 1, ?2 - i * 60000, 1 from n`,
+      ).bind(project.id, minute(horizon - 3 * DAY)),
+      row(project.id, 60, hour(now - 31 * DAY), "app_old"),
+      row(project.id, 60, hour(horizon)),
+      row(project.id, 1, minute(now - 2 * DAY)),
+      row(other.project.id, 1, minute(now - 31 * DAY)),
+      row(other.project.id, 60, hour(now - 31 * DAY)),
+    ]);
+    const rowsOf = async (projectId: string) =>
+      (await db.select({ span: statsRollups.spanMinutes, start: statsRollups.start }).from(statsRollups).where(eq(statsRollups.projectId, projectId))).map((r) => ({ span: r.span, start: r.start.getTime() }));
+    const before = await rowsOf(project.id);
+    const ended = (row: { span: number; start: number }) => row.start + row.span * 60_000 <= horizon;
+    expect(before.filter(ended)).toHaveLength(2501);
+
+    const result = await applyRetention(env, { now });
+    expect(result.statsRollups).toBe(2501);
+    const after = await rowsOf(project.id);
+    expect(after).toEqual(before.filter((row) => !ended(row)));
+    expect(after).toEqual(expect.arrayContaining([{ span: 60, start: hour(horizon) }, { span: 1, start: minute(now - 2 * DAY) }]));
+    expect(after).toHaveLength(2);
+    // A project keeping a year keeps its old rows: a minute and an hour.
+    expect(await rowsOf(other.project.id)).toHaveLength(2);
   });
 });
 
