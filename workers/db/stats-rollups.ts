@@ -6,60 +6,55 @@
  */
 import { LATENCY_BIN_FLOORS_MS, latencyBinColumn } from "./schema";
 
-/** What a write tells the rollups about each row it wrote: a SELECT list entry per field, as SQL. */
-type Fact = {
-  projectId: string;
-  /** Null: no application, counted only in the project's rows. */
-  applicationId: string;
-  /** Epoch ms that places it in a minute and an hour. */
-  at: string;
-  events?: string;
-  deliveries?: string;
-  deliveriesFailed?: string;
-  /** For an attempt: 1, whether it succeeded, and its duration. */
-  attempt?: { succeeded: string; durationMs: string };
-};
+/** Where each fact belongs, as SQL over the facts' FROM: its project, its application (null: none), its time in epoch ms. */
+type Placed = { projectId: string; applicationId: string; at: string };
 
-/** A SELECT list of one fact, in the columns `upsertRollupsSql` sums. */
-export function factColumns(fact: Fact): string {
-  return [
-    `${fact.projectId} as project_id`,
-    `${fact.applicationId} as application_id`,
-    `${fact.at} as at`,
-    `${fact.events ?? "0"} as events`,
-    `${fact.deliveries ?? "0"} as deliveries`,
-    `${fact.deliveriesFailed ?? "0"} as deliveries_failed`,
-    `${fact.attempt ? "1" : "0"} as attempts`,
-    `${fact.attempt?.succeeded ?? "0"} as attempts_succeeded`,
-    `${fact.attempt?.durationMs ?? "null"} as duration_ms`,
-  ].join(", ");
-}
+/** Ingest's facts: an event, or a delivery. */
+export const createdFacts = (placed: Placed, created: { events: string; deliveries: string }) =>
+  `${placedColumns(placed)}, ${created.events} as events, ${created.deliveries} as deliveries`;
+
+/** The recorder's facts: an attempt, whether it succeeded, its duration, and whether it ended its delivery failed. */
+export const attemptFacts = (placed: Placed, attempt: { succeeded: string; durationMs: string; deliveryFailed: string }) =>
+  `${placedColumns(placed)}, ${attempt.succeeded} as succeeded, ${attempt.durationMs} as duration_ms, ${attempt.deliveryFailed} as delivery_failed`;
+
+const placedColumns = ({ projectId, applicationId, at }: Placed) => `${projectId} as project_id, ${applicationId} as application_id, ${at} as at`;
+
+/** Each kind of fact's rollup columns, and what a group of facts adds to each. */
+const SUMS = {
+  created: { events: "sum(f.events)", deliveries: "sum(f.deliveries)" },
+  attempts: {
+    attempts: "count(*)",
+    attempts_succeeded: "sum(f.succeeded)",
+    attempts_failed: "count(*) - sum(f.succeeded)",
+    deliveries_failed: "sum(f.delivery_failed)",
+    ...Object.fromEntries(
+      LATENCY_BIN_FLOORS_MS.map((floor, i) => {
+        const next = LATENCY_BIN_FLOORS_MS[i + 1];
+        return [latencyBinColumn(floor), `count(nullif(f.duration_ms >= ${floor}${next === undefined ? "" : ` and f.duration_ms < ${next}`}, 0))`];
+      }),
+    ),
+  },
+} as const;
 
 const SPANS_MINUTES = [1, 60] as const;
-const binColumns = LATENCY_BIN_FLOORS_MS.map(latencyBinColumn);
-const binCounts = LATENCY_BIN_FLOORS_MS.map((floor, i) => {
-  const next = LATENCY_BIN_FLOORS_MS[i + 1];
-  return `count(nullif(f.duration_ms >= ${floor}${next === undefined ? "" : ` and f.duration_ms < ${next}`}, 0))`;
-});
-const summed = ["events", "deliveries", "deliveries_failed", "attempts", "attempts_succeeded", "attempts_failed", ...binColumns];
 
 /**
- * The upsert that adds `facts` (a SELECT of `factColumns` rows, which may use the statement's parameters) to
- * the minute and hour rows of their project and of their application.
+ * The upsert that adds `facts` (a SELECT of `createdFacts` or `attemptFacts` rows, which may use the
+ * statement's parameters) to the minute and hour rows of their project and of their application.
  */
-export function upsertRollupsSql(facts: string): string {
+export function upsertRollupsSql(kind: keyof typeof SUMS, facts: string): string {
+  const sums: Record<string, string> = SUMS[kind];
+  const columns = Object.keys(sums);
   // No CASE: wrangler's SQL splitter takes CASE … END for a block and would not split the migration's statements.
   const applicationId = "iif(scope.per_application, f.application_id, '')";
   const start = "f.at - f.at % (span.minutes * 60000)";
-  return `insert into stats_rollups (project_id, application_id, span_minutes, start, ${summed.join(", ")})
-select f.project_id, ${applicationId}, span.minutes, ${start},
-  sum(f.events), sum(f.deliveries), sum(f.deliveries_failed), sum(f.attempts), sum(f.attempts_succeeded), sum(f.attempts) - sum(f.attempts_succeeded),
-  ${binCounts.join(",\n  ")}
+  return `insert into stats_rollups (project_id, application_id, span_minutes, start, ${columns.join(", ")})
+select f.project_id, ${applicationId}, span.minutes, ${start}, ${Object.values(sums).join(", ")}
 from (${facts}) f
 join (${SPANS_MINUTES.map((minutes) => `select ${minutes} as minutes`).join(" union all ")}) span
 join (select 0 as per_application union all select 1) scope on scope.per_application = 0 or f.application_id is not null
 where true
 group by f.project_id, ${applicationId}, span.minutes, ${start}
 on conflict (project_id, application_id, span_minutes, start) do update set
-  ${summed.map((column) => `${column} = ${column} + excluded.${column}`).join(",\n  ")}`;
+  ${columns.map((column) => `${column} = ${column} + excluded.${column}`).join(",\n  ")}`;
 }

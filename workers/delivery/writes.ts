@@ -10,7 +10,7 @@
  */
 import { getTableColumns, type Column } from "drizzle-orm";
 import { attempts, deliveries, type Attempt, type Delivery } from "../db/schema";
-import { factColumns, upsertRollupsSql } from "../db/stats-rollups";
+import { attemptFacts, upsertRollupsSql } from "../db/stats-rollups";
 
 /**
  * Longest a send can take once it has a connection (the endpoint timeout's upper bound); the lease and the
@@ -127,15 +127,15 @@ export function countAttemptsStatement(db: D1Database, attemptIds: readonly stri
   return db.prepare(COUNT_ATTEMPTS_SQL).bind(JSON.stringify(attemptIds));
 }
 
-const COUNT_ATTEMPTS_SQL = upsertRollupsSql(`select ${factColumns({
-  projectId: "a.project_id",
-  applicationId: "d.application_id",
-  at: "a.started_at",
-  deliveriesFailed: "d.status = 'failed'",
-  attempt: { succeeded: "coalesce(json_extract(a.response, '$.status') between 200 and 299, 0)", durationMs: "a.duration_ms" },
-})}
+const COUNT_ATTEMPTS_SQL = upsertRollupsSql(
+  "attempts",
+  `select ${attemptFacts(
+    { projectId: "a.project_id", applicationId: "d.application_id", at: "a.started_at" },
+    { succeeded: "coalesce(json_extract(a.response, '$.status') between 200 and 299, 0)", durationMs: "a.duration_ms", deliveryFailed: "d.status = 'failed'" },
+  )}
   from attempts a join deliveries d on d.id = a.delivery_id
-  where a.id in (select value from json_each(?1))`);
+  where a.id in (select value from json_each(?1))`,
+);
 
 function driverValue(column: Column, value: unknown): unknown {
   return value === null || value === undefined ? null : column.mapToDriverValue(value);

@@ -9,7 +9,7 @@
  */
 import { getTableColumns } from "drizzle-orm";
 import { events, type BodyFormat, type Delivery, type Event } from "../db/schema";
-import { factColumns, upsertRollupsSql } from "../db/stats-rollups";
+import { createdFacts, upsertRollupsSql } from "../db/stats-rollups";
 import { INSERT_DELIVERIES_SQL, endpointsJoin, type FannedDelivery } from "./fan-out";
 
 /** An event as it is written: built by ingest, bound as JSON. */
@@ -57,12 +57,15 @@ on conflict do nothing
 returning id`;
 
 /**
- * The `/stats` rollups of what the next two statements write, counted before they run (an event that
- * exists already, or whose idempotency key is taken, even by an earlier event of the same write, is not
- * written): so a write repeated after an unknown outcome counts nothing twice. `?2` is the deliveries' time.
+ * The `/stats` rollups of what the inserts after it write, counted before they run: an event that exists
+ * already, or whose idempotency key is taken (even by an earlier event of the same write), is not written,
+ * so a write repeated after an unknown outcome counts nothing twice. `?1` is the events as `CountedEvent`s
+ * (no bodies: JSON is parsed per field read), `?2` the deliveries' time.
  */
-const written = { projectId: "j.value ->> '$.projectId'", applicationId: "j.value ->> '$.applicationId'", eventType: "j.value ->> '$.eventType'" };
-const COUNT_WRITTEN_SQL = upsertRollupsSql(`with fresh as (
+const counted = { projectId: "j.value ->> '$.projectId'", applicationId: "j.value ->> '$.applicationId'", eventType: "j.value ->> '$.eventType'" };
+const COUNT_WRITTEN_SQL = upsertRollupsSql(
+  "created",
+  `with fresh as materialized (
     select j.key, j.value from json_each(?1) j
     where not exists (select 1 from events where id = j.value ->> '$.id')
       and (j.value ->> '$.idempotencyKey' is null or (
@@ -70,9 +73,20 @@ const COUNT_WRITTEN_SQL = upsertRollupsSql(`with fresh as (
         and not exists (select 1 from json_each(?1) k
           where k.key < j.key and k.value ->> '$.projectId' = j.value ->> '$.projectId' and k.value ->> '$.idempotencyKey' = j.value ->> '$.idempotencyKey')))
   )
-  select ${factColumns({ ...written, at: "j.value ->> '$.createdAt'", events: "1" })} from fresh j
+  select ${createdFacts({ ...counted, at: "j.value ->> '$.createdAt'" }, { events: "1", deliveries: "0" })} from fresh j
   union all
-  select ${factColumns({ ...written, at: "?2", deliveries: "1" })} from fresh j ${endpointsJoin(written)}`);
+  select ${createdFacts({ ...counted, at: "?2" }, { events: "0", deliveries: "1" })} from fresh j ${endpointsJoin(counted)}`,
+);
+type CountedEvent = Pick<WrittenEvent, "id" | "projectId" | "applicationId" | "eventType" | "idempotencyKey" | "createdAt" | "endpointIds">;
+const countedEvent = ({ id, projectId, applicationId, eventType, idempotencyKey, createdAt, endpointIds }: WrittenEvent): CountedEvent => ({
+  id,
+  projectId,
+  applicationId,
+  eventType,
+  idempotencyKey,
+  createdAt,
+  endpointIds,
+});
 
 /** For each event given, the event now holding its idempotency key or its id, with that event's deliveries. */
 const READ_HOLDERS_SQL = `select j.value ->> '$.id' as writtenId, ev.id, ev.event_type as eventType, ev.created_at as createdAt,
@@ -107,8 +121,9 @@ export function writeEvents(db: D1Database, written: readonly WrittenEvent[], no
   const countWritten = db.prepare(COUNT_WRITTEN_SQL);
   const insertEvents = db.prepare(INSERT_EVENTS_SQL);
   const insertDeliveries = db.prepare(INSERT_DELIVERIES_SQL);
+  // A shared write is a few hundred events at most: their counted JSON is one chunk.
+  for (const json of jsonChunks(written.map(countedEvent))) add("counts", countWritten.bind(json, now));
   for (const json of jsonChunks(written)) {
-    add("counts", countWritten.bind(json, now));
     add("events", insertEvents.bind(json));
     add("deliveries", insertDeliveries.bind(json, now));
   }
