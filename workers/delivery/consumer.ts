@@ -5,12 +5,12 @@
  */
 import { config } from "../config";
 import { ConnectionLimiter } from "../outbound/connection-limiter";
-import type { QueueMessage } from "../queue/delivery-queue";
+import { deliveryIdsOf, type QueueMessage } from "../queue/delivery-queue";
 import { deliverBatch } from "./deliver";
 import { requeueLostDeliveries } from "./sweeper";
 
 export async function handleDeliveryBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const ids = [...new Set(batch.messages.map((message) => (message.body as { deliveryId?: unknown } | null)?.deliveryId).filter((id): id is string => typeof id === "string"))];
+  const ids = [...new Set(batch.messages.flatMap((message) => deliveryIdsOf(message.body)))];
   const heartbeats = batch.messages.map((message) => (message.body as { heartbeatSentAt?: unknown } | null)?.heartbeatSentAt).filter((at): at is number => typeof at === "number");
   // One set of connections for the whole invocation: the platform's limit is per invocation.
   const connections = new ConnectionLimiter();

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/index";
-import type { DeliveryMessage } from "../../../workers/queue/delivery-queue";
+import { deliveryIdsOf, enqueueDeliveriesAt, type DeliveryMessage } from "../../../workers/queue/delivery-queue";
 import { deliveryRow, eventually, fakeReceivers, seedDelivery, sleep } from "../helpers";
 
 let receivers: ReturnType<typeof fakeReceivers>;
@@ -56,7 +56,7 @@ describe("the delivery consumer", { timeout: 15_000 }, () => {
       expect(receivers.requests("https://early.example.com/")).toHaveLength(0);
       expect(await deliveryRow(delivery.id)).toMatchObject({ status: "retrying", attemptCount: 1 });
       // A Retry-After of 3 s is kept: the message comes back when the wait is over, not a second early.
-      expect(sent).toEqual([{ body: { deliveryId: delivery.id }, delaySeconds: 3 }]);
+      expect(sent).toEqual([{ body: { deliveryIds: [delivery.id] }, delaySeconds: 3 }]);
     } finally {
       spy.mockRestore();
     }
@@ -93,9 +93,40 @@ describe("the delivery consumer", { timeout: 15_000 }, () => {
     expect(await deliveryRow(delivery.id)).toMatchObject({ status: "succeeded", attemptCount: 1 });
   });
 
+  it("a message carrying several deliveries sends each of them once", async () => {
+    receivers.on("https://several.example.com/", () => new Response("ok"));
+    const seeded = await Promise.all([1, 2, 3].map((i) => seedDelivery({ url: `https://several.example.com/${i}` })));
+    const ids = seeded.map(({ delivery }) => delivery.id);
+    const result = await consume([{ deliveryIds: [ids[0], ids[1], 42] }, { deliveryIds: [ids[1], ids[2]] }]);
+    expect(acked(result, 2)).toBe(true);
+    expect(receivers.requests("https://several.example.com/")).toHaveLength(3);
+    expect((await Promise.all(ids.map(deliveryRow))).map((row) => row.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+  });
+
+  it("the producer puts up to 5 deliveries due in the same second in one message, and none due past the queue's 12 h", async () => {
+    const sent: { ids: string[]; delaySeconds?: number }[] = [];
+    const spy = vi.spyOn(env.DELIVERY_QUEUE, "sendBatch").mockImplementation(async (messages) => {
+      for (const message of messages) sent.push({ ids: deliveryIdsOf(message.body), delaySeconds: message.delaySeconds });
+      return undefined as never;
+    });
+    try {
+      const now = Date.now();
+      const due = (n: number, at: number) => Array.from({ length: n }, (_, i) => ({ deliveryId: `dlv_${at}_${i}`, at }));
+      expect(await enqueueDeliveriesAt(env, [...due(12, now), ...due(3, now + 9_500), ...due(1, now + 13 * 3_600_000)], now)).toBe(true);
+      expect(sent.map(({ ids, delaySeconds }) => [ids.length, delaySeconds])).toEqual([
+        [5, undefined],
+        [5, undefined],
+        [2, undefined],
+        [3, 10],
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("messages without a usable delivery id are acked, not retried forever", async () => {
-    const result = await consume([{}, { deliveryId: 42 }, null, { deliveryId: "dlv_unknown" }]);
-    expect(acked(result, 4)).toBe(true);
+    const result = await consume([{}, { deliveryId: 42 }, null, { deliveryId: "dlv_unknown" }, { deliveryIds: "dlv_not_a_list" }]);
+    expect(acked(result, 5)).toBe(true);
     expect(result.outcome).toBe("ok");
   });
 

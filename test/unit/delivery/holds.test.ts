@@ -109,6 +109,6 @@ describe("deliveries behind an open circuit", () => {
     queue.advanceTo(start + MAX_HOLD_MS + 60_000);
     await requeueLostDeliveries(queue.env, Date.now(), Date.now());
     expect((await rows()).every((row) => row.enqueuedAt!.getTime() === Date.now())).toBe(true);
-    expect(queue.counts().waiting).toBeGreaterThanOrEqual(5);
+    expect(queue.counts().waitingDeliveries).toBeGreaterThanOrEqual(5);
   });
 });

@@ -7,9 +7,10 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { handleDeliveryBatch } from "../../../workers/delivery/consumer";
-import type { QueueMessage } from "../../../workers/queue/delivery-queue";
+import { deliveryIdsOf, enqueueDeliveries, type QueueMessage } from "../../../workers/queue/delivery-queue";
 
-const BATCH_SIZE = 50;
+/** `max_batch_size` in wrangler.toml: messages per consumer batch. */
+const BATCH_SIZE = 10;
 
 export function simulatedQueue(start: number) {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -59,7 +60,7 @@ export function simulatedQueue(start: number) {
 
   return {
     env: simulatedEnv,
-    enqueue: (deliveryIds: string[]) => deliveryIds.forEach((deliveryId) => pending.push({ at: Date.now(), body: { deliveryId } })),
+    enqueue: (deliveryIds: string[]) => enqueueDeliveries(simulatedEnv, deliveryIds),
     /** Runs the consumer until no message is left (or `until` is reached); returns the simulated time. */
     async drain(until = Infinity): Promise<number> {
       while (pending.length > 0) {
@@ -76,7 +77,7 @@ export function simulatedQueue(start: number) {
     },
     /** Moves the clock forward (never back), as time passing with nothing in the queue. */
     advanceTo: (at: number) => vi.setSystemTime(Math.max(Date.now(), at)),
-    counts: () => ({ messages, claims, waiting: pending.length }),
+    counts: () => ({ messages, claims, waiting: pending.length, waitingDeliveries: pending.reduce((sum, m) => sum + deliveryIdsOf(m.body).length, 0) }),
     restore: () => vi.useRealTimers(),
   };
 }

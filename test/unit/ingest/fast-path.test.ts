@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { deliveryIdsOf } from "../../../workers/queue/delivery-queue";
 import { createEndpoint, createProject, eventually, fakeReceivers, sendEvent } from "../helpers";
 
 let receivers: ReturnType<typeof fakeReceivers>;
@@ -10,7 +11,7 @@ beforeEach(() => {
   // Counted, not swallowed: what goes on the queue is still delivered by the consumer.
   const sendBatch = env.DELIVERY_QUEUE.sendBatch.bind(env.DELIVERY_QUEUE);
   vi.spyOn(env.DELIVERY_QUEUE, "sendBatch").mockImplementation(async (messages, options) => {
-    for (const message of messages) enqueued.push((message.body as { deliveryId?: string }).deliveryId ?? "");
+    for (const message of messages) enqueued.push(...deliveryIdsOf(message.body));
     return sendBatch(messages, options);
   });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ingestEvents, type EventInput } from "../../../workers/ingest/ingest";
+import { deliveryIdsOf } from "../../../workers/queue/delivery-queue";
 import { createEndpoint, createProject } from "../helpers";
 
 /**
@@ -8,7 +9,7 @@ import { createEndpoint, createProject } from "../helpers";
  * delivered. `failBatch` decides, per `batch()` call, whether it fails before or after running.
  */
 function countingEnv(failBatch: (call: number, params: string) => "before" | "after" | null = () => null) {
-  const counts = { batches: 0, statements: 0, sendBatches: 0, messages: 0 };
+  const counts = { batches: 0, statements: 0, sendBatches: 0, messages: 0, enqueued: 0 };
   const paramsOf = new WeakMap<D1PreparedStatement, unknown[]>();
   const DB = {
     prepare: (query: string) => {
@@ -32,9 +33,10 @@ function countingEnv(failBatch: (call: number, params: string) => "before" | "af
     },
   } as unknown as D1Database;
   const DELIVERY_QUEUE = {
-    sendBatch: async (messages: unknown[]) => {
+    sendBatch: async (messages: { body: unknown }[]) => {
       counts.sendBatches++;
       counts.messages += messages.length;
+      counts.enqueued += messages.reduce((sum, message) => sum + deliveryIdsOf(message.body).length, 0);
     },
   } as unknown as Queue;
   return { env: { ...env, DB, DELIVERY_QUEUE } as Env, counts };
@@ -57,11 +59,11 @@ const rowsOf = async (projectId: string) => {
 const event = (n: number, extra: Partial<EventInput> = {}): EventInput => ({ eventType: "order.paid", payload: { n }, ...extra });
 
 describe("ingest shares one D1 write among concurrent callers", () => {
-  it("ten concurrent requests cost one round trip, three statements (events, deliveries, their /stats counts) and one queue send", async () => {
+  it("ten concurrent requests cost one round trip, three statements (events, deliveries, their /stats counts) and one queue send of 2 messages", async () => {
     const project = await projectWithEndpoint("share-ten");
     const { env: counted, counts } = countingEnv();
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ingestEvents(counted, project.id, [event(i)])));
-    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 10 });
+    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 2, enqueued: 10 });
     expect(results.map(([r]) => r.created)).toEqual(Array(10).fill(true));
     expect(new Set(results.map(([r]) => r.event.id)).size).toBe(10);
     expect(results.every(([r]) => r.deliveries.length === 1 && r.deliveries[0].status === "queued")).toBe(true);
@@ -73,7 +75,7 @@ describe("ingest shares one D1 write among concurrent callers", () => {
     const { env: counted, counts } = countingEnv();
     const results = await ingestEvents(counted, project.id, Array.from({ length: 100 }, (_, i) => event(i)));
     expect(results).toHaveLength(100);
-    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 100 });
+    expect(counts).toEqual({ batches: 1, statements: 3, sendBatches: 1, messages: 20, enqueued: 100 });
     expect(await rowsOf(project.id)).toEqual({ events: 100, deliveries: 100 });
   });
 
@@ -85,7 +87,7 @@ describe("ingest shares one D1 write among concurrent callers", () => {
       ingestEvents(counted, project.id, [event(2, { idempotencyKey: "k-1" })]),
       ingestEvents(counted, project.id, [event(3)]),
     ]);
-    expect(counts).toEqual({ batches: 1, statements: 4, sendBatches: 1, messages: 2 });
+    expect(counts).toEqual({ batches: 1, statements: 4, sendBatches: 1, messages: 1, enqueued: 2 });
     const [[first], [second], [third]] = results;
     expect([first.created, second.created, third.created]).toEqual([true, false, true]);
     expect(second.event.id).toBe(first.event.id);
@@ -116,7 +118,7 @@ describe("a failed shared write", () => {
     expect(counts.batches).toBe(4);
     expect(await rowsOf(good.id)).toEqual({ events: 3, deliveries: 3 });
     expect(await rowsOf(poisoned.id)).toEqual({ events: 0, deliveries: 0 });
-    expect(counts.messages).toBe(3);
+    expect(counts.enqueued).toBe(3);
   });
 
   it("that did commit before failing is not written twice: each request is answered with its stored events", async () => {

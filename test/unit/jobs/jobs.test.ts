@@ -8,6 +8,7 @@ import { CHUNK_ROWS, deleteEndpoint, disableEndpoint, enableEndpoint } from "../
 import { RESEND_WINDOW_ROWS } from "../../../workers/db/deliveries";
 import { deliveries, endpoints, jobs, type DeliveryStatus, type Job } from "../../../workers/db/schema";
 import { STALLED_AFTER_MS, runJobStep } from "../../../workers/jobs/runner";
+import { deliveryIdsOf } from "../../../workers/queue/delivery-queue";
 import { sweepDueDeliveries } from "../../../workers/delivery/sweeper";
 import worker from "../../../workers/index";
 import { recordingEnv } from "./recording-env";
@@ -46,7 +47,7 @@ async function workJob(recording: ReturnType<typeof recordingEnv>, job: Pick<Job
   return perStep;
 }
 
-const deliveryIdsSent = (sent: unknown[]) => sent.map((body) => (body as { deliveryId?: string }).deliveryId).filter(Boolean);
+const deliveryIdsSent = (sent: unknown[]) => sent.flatMap(deliveryIdsOf);
 
 /** No step may grow with the rows: a few statements, and every one that changes deliveries is limited. */
 function expectBounded(perStep: string[][]) {
