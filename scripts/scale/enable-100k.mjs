@@ -11,11 +11,14 @@
 //                       2N attempts by then) and removes the project row last
 // For each: how long the request took to answer, how long until the work was done (and the rate), and the
 // latency of GET /deliveries sampled every 250 ms while it ran (a bystander project's, once the project is
-// being deleted). Prints a table.
+// being deleted), the runtime's peak open descriptors, CLOSE-WAIT sockets and RSS, and how many log lines
+// reported running out of timers or descriptors or a failed enqueue. Prints a table. Only the side a phase
+// needs is ingested: `SCALE_PHASES=enable SCALE_N=1000000` ingests N events to A alone.
 //
 // Options (environment): SCALE_N (100000); SCALE_PHASES (all four, comma-separated, in that order);
 // SCALE_PHASE_TIMEOUT_S (1200) per phase, after which the phase reports how far it got; FERRY_KEEP_STATE=1.
 import http from "node:http";
+import { runtimeProcesses } from "../lib/proc-stats.mjs";
 import { exitWithParent } from "../lib/procs.mjs";
 import { startStack } from "../lib/stack.mjs";
 
@@ -25,6 +28,9 @@ const BATCH = 100;
 const INGEST_CONCURRENCY = 4;
 const SAMPLE_EVERY_MS = 250;
 const PHASES = (process.env.SCALE_PHASES ?? "delete-endpoint,delete-application,enable,resend,delete-project").split(",");
+const NEEDS_APPLICATION_SIDE = PHASES.some((name) => ["delete-endpoint", "delete-application", "delete-project"].includes(name));
+/** Log lines that mean the local runtime ran out of something; the 1 M enable once ended in all three. */
+const RUNTIME_TROUBLE = /max active timeouts|Too many open files|enqueue failed/g;
 
 exitWithParent();
 const log = (...args) => console.log(`[scale ${new Date().toISOString().slice(11, 19)}]`, ...args);
@@ -54,11 +60,12 @@ try {
   const [b, c] = await Promise.all(["b", "c"].map((name) => must(call("POST", "/endpoints", { url: `${receiverUrl}/${name}`, applicationId: app.id }), 201)));
   for (const endpoint of [a, b, c]) await must(call("POST", `/endpoints/${endpoint.id}/disable`), 200);
 
-  log(`ingesting ${N} events to the application (B, C) and ${N} to none (A), all endpoints disabled, in batches of ${BATCH}`);
+  const sides = NEEDS_APPLICATION_SIDE ? 2 : 1;
+  log(`ingesting ${N} events to none (A)${NEEDS_APPLICATION_SIDE ? ` and ${N} to the application (B, C)` : ""}, all endpoints disabled, in batches of ${BATCH}`);
   const t0 = Date.now();
-  await ingest(call, N, "scale");
+  if (NEEDS_APPLICATION_SIDE) await ingest(call, N, "scale");
   await ingest(call, N, undefined);
-  log(`ingested ${2 * N} events in ${seconds(Date.now() - t0)} s (${Math.round((2 * N) / ((Date.now() - t0) / 1000))} events/s)`);
+  log(`ingested ${sides * N} events in ${seconds(Date.now() - t0)} s (${Math.round((sides * N) / ((Date.now() - t0) / 1000))} events/s)`);
 
   const phases = {
     "delete-endpoint": () => phase("delete endpoint", call, () => call("DELETE", `/endpoints/${b.id}`), jobFinished(call), jobProcessed(call)),
@@ -127,6 +134,8 @@ async function phase(name, call, start, done, progress) {
   currentJob = answer.body.jobId;
   lastPoll = { at: 0, job: null };
   const samples = [];
+  const peak = { fds: 0, closeWait: 0, rssMb: 0 };
+  const troubleBefore = stack.logs().match(RUNTIME_TROUBLE)?.length ?? 0;
   let finished = false;
   let lastLog = Date.now();
   while (!(finished = await done()) && performance.now() - t0 < PHASE_TIMEOUT_MS) {
@@ -134,6 +143,10 @@ async function phase(name, call, start, done, progress) {
     const list = await call("GET", "/deliveries?limit=50");
     if (list.status !== 200) throw new Error(`GET /deliveries: ${list.status}`);
     samples.push(performance.now() - s0);
+    const processes = runtimeProcesses(stack.runDir);
+    peak.fds = Math.max(peak.fds, ...processes.map((p) => p.fds));
+    peak.closeWait = Math.max(peak.closeWait, ...processes.map((p) => p.closeWait));
+    peak.rssMb = Math.max(peak.rssMb, ...processes.map((p) => Math.round(p.rssKb / 1024)));
     if (Date.now() - lastLog > 15_000) {
       log(`${name}: ${await progress()} of ${N} after ${seconds(performance.now() - t0)} s`);
       lastLog = Date.now();
@@ -142,7 +155,8 @@ async function phase(name, call, start, done, progress) {
   }
   const totalMs = performance.now() - t0;
   const count = await progress();
-  const row = { name, answerMs, status: answer.status, finished, count, totalMs, rate: count / (totalMs / 1000), p50: pct(samples, 0.5), p95: pct(samples, 0.95), samples: samples.length };
+  const trouble = (stack.logs().match(RUNTIME_TROUBLE)?.length ?? 0) - troubleBefore;
+  const row = { name, answerMs, status: answer.status, finished, count, totalMs, rate: count / (totalMs / 1000), p50: pct(samples, 0.5), p95: pct(samples, 0.95), samples: samples.length, ...peak, trouble };
   log(`${name}: ${finished ? "done" : "TIMED OUT"}: ${count} in ${seconds(totalMs)} s`);
   return row;
 }
@@ -160,8 +174,8 @@ function pct(values, p) {
 function printTable(results) {
   if (results.length === 0) return;
   console.log(`\nN = ${N} deliveries per operation\n`);
-  const header = ["operation", "answer", "status", "done", "rows", "total s", "rows/s", "GET /deliveries p50", "p95", "samples"];
-  const lines = results.map((r) => [r.name, `${Math.round(r.answerMs)} ms`, String(r.status), r.finished ? "yes" : "no (timeout)", String(r.count), seconds(r.totalMs), String(Math.round(r.rate)), `${r.p50.toFixed(1)} ms`, `${r.p95.toFixed(1)} ms`, String(r.samples)]);
+  const header = ["operation", "answer", "status", "done", "rows", "total s", "rows/s", "GET /deliveries p50", "p95", "samples", "peak fds", "peak CLOSE-WAIT", "peak RSS", "trouble lines"];
+  const lines = results.map((r) => [r.name, `${Math.round(r.answerMs)} ms`, String(r.status), r.finished ? "yes" : "no (timeout)", String(r.count), seconds(r.totalMs), String(Math.round(r.rate)), `${r.p50.toFixed(1)} ms`, `${r.p95.toFixed(1)} ms`, String(r.samples), String(r.fds), String(r.closeWait), `${r.rssMb} MB`, String(r.trouble)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   for (const line of [header, widths.map((w) => "-".repeat(w)), ...lines]) console.log(line.map((cell, i) => cell.padEnd(widths[i])).join("  "));
 }
