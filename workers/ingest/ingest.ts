@@ -140,7 +140,7 @@ async function writeShared({ env, sendFirstAttempts, waitUntil }: WriteContext, 
   }
   const dispatched = dispatchFirstAttempts(
     env,
-    settled.flat().flatMap((result) => (result.created ? result.deliveries.filter((d) => d.status === "queued").map((d) => d.id) : [])),
+    settled.flat().flatMap((result) => (result.created ? result.deliveries.filter((d) => d.status === "queued").map(({ id, endpointId }) => ({ id, endpointId })) : [])),
     sendFirstAttempts,
   );
   // The write is done once committed: the fast path's sends must not hold one of the window's write slots.

@@ -36,6 +36,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class Coalescer<T, R, C> {
   private open: Window<T, R> | null = null;
   private inFlight = 0;
+  private waitingForSlot = 0;
 
   constructor(private readonly options: CoalescerOptions<T, R, C>) {}
 
@@ -58,6 +59,21 @@ export class Coalescer<T, R, C> {
     return { item, runs: runs.length === 0 ? null : Promise.all(runs).then(() => undefined) };
   }
 
+  /**
+   * True when an item of this weight would wait behind another window for a flush slot: every slot is busy, a
+   * window is already waiting, and the open window, if any, has no room for it. A caller with somewhere else
+   * to go can go there instead.
+   */
+  isBacklogged(weight: number): boolean {
+    const openHasRoom = this.open !== null && this.open.weight + weight <= this.options.maxWeight;
+    return this.inFlight >= this.options.maxInFlight && this.waitingForSlot > 0 && !openHasRoom;
+  }
+
+  /** Nothing open, running or waiting: the coalescer can be dropped. */
+  isIdle(): boolean {
+    return this.open === null && this.inFlight === 0 && this.waitingForSlot === 0;
+  }
+
   /** The item's result, once a flush has settled it. */
   async outcome(item: Pending<T, R>): Promise<R> {
     const deadline = Date.now() + this.options.deadlineMs;
@@ -78,7 +94,11 @@ export class Coalescer<T, R, C> {
     if (window.started) return;
     window.started = true;
     // Waiting for a slot, the window stays open to newcomers until it is full.
-    while (this.inFlight >= this.options.maxInFlight) await sleep(this.options.pollMs);
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.waitingForSlot++;
+      while (this.inFlight >= this.options.maxInFlight) await sleep(this.options.pollMs);
+      this.waitingForSlot--;
+    }
     this.seal(window);
     this.inFlight++;
     try {

@@ -1,7 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { database } from "../../../workers/db/client";
+import { newId } from "../../../workers/db/ids";
+import { deliveries } from "../../../workers/db/schema";
+import { sendFirstAttempts } from "../../../workers/delivery/fast-path";
+import type { FirstAttempt } from "../../../workers/ingest/dispatch";
 import { deliveryIdsOf } from "../../../workers/queue/delivery-queue";
-import { createEndpoint, createProject, eventually, fakeReceivers, sendEvent } from "../helpers";
+import { createEndpoint, createProject, deliveryRow, eventually, fakeReceivers, seedDelivery, sendEvent } from "../helpers";
 
 let receivers: ReturnType<typeof fakeReceivers>;
 let enqueued: string[];
@@ -49,5 +54,54 @@ describe("first attempts after the ingest commit", { timeout: 20_000 }, () => {
     const sent = await sendEvent(project.apiKey, { eventType: "order.paid", payload: { n: 3 } });
     await eventually(async () => receivers.requests("https://patient.example.com/").length === 1);
     expect(enqueued.filter((id) => deliveryIds(sent).includes(id))).toEqual(deliveryIds(sent));
+  });
+});
+
+/** `count` deliveries of one event to one endpoint, as a write's first attempts. */
+async function seedFirstAttempts(url: string, count: number): Promise<FirstAttempt[]> {
+  const { delivery: first, endpoint } = await seedDelivery({ url });
+  const ids = [first.id];
+  for (let i = 1; i < count; i++) {
+    const id = newId("delivery");
+    await database(env).insert(deliveries).values({ ...first, id });
+    ids.push(id);
+  }
+  return ids.map((id) => ({ id, endpointId: endpoint.id }));
+}
+
+const ids = (attempts: readonly FirstAttempt[]) => attempts.map((attempt) => attempt.id);
+
+describe("the fast path under load", { timeout: 20_000 }, () => {
+  it("first attempts of concurrent writes to one endpoint share one pass: one claim and one record for all of them", async () => {
+    receivers.on("https://share.example.com/", () => new Response("ok"));
+    const attempts = await seedFirstAttempts("https://share.example.com/hook", 3);
+    const batches = vi.spyOn(env.DB, "batch");
+    const taken = attempts.map((attempt) => sendFirstAttempts(env, [attempt]));
+    expect(taken.flatMap((call) => call.left)).toEqual([]);
+    await Promise.all(taken.map((call) => call.sending));
+    await eventually(async () => (await Promise.all(ids(attempts).map(deliveryRow))).every((row) => row.status === "succeeded"));
+    expect(receivers.requests("https://share.example.com/")).toHaveLength(3);
+    expect(batches).toHaveBeenCalledTimes(2);
+  });
+
+  it("with an endpoint's passes busy and another waiting, its next deliveries are left to the queue; another endpoint's are sent meanwhile", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    receivers.on("https://busy.example.com/", async () => (await released, new Response("ok")));
+    receivers.on("https://quick.example.com/", () => new Response("ok"));
+    const busy = await seedFirstAttempts("https://busy.example.com/hook", 21);
+    const quick = await seedFirstAttempts("https://quick.example.com/hook", 2);
+    // Three passes of five sending, a fourth full and waiting for a slot, then one more delivery.
+    const passes = [0, 5, 10, 15].map((from) => sendFirstAttempts(env, busy.slice(from, from + 5)));
+    expect(passes.flatMap((call) => call.left)).toEqual([]);
+    await eventually(async () => receivers.requests("https://busy.example.com/").length === 15);
+    const mixed = sendFirstAttempts(env, [busy[20], ...quick]);
+    expect(mixed.left).toEqual([busy[20].id]);
+    await mixed.sending;
+    expect((await Promise.all(ids(quick).map(deliveryRow))).map((row) => row.status)).toEqual(["succeeded", "succeeded"]);
+    release();
+    await Promise.all(passes.map((call) => call.sending));
+    await eventually(async () => (await Promise.all(ids(busy.slice(0, 20)).map(deliveryRow))).every((row) => row.status === "succeeded"));
+    expect((await deliveryRow(busy[20].id)).status).toBe("queued");
   });
 });
