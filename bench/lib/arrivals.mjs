@@ -52,6 +52,14 @@ export function deliveryStats(rows, answeredAt) {
 }
 
 /**
+ * First-arrival latency of the events sent in [from, to).
+ * @param {ReturnType<typeof arrivals>} rows @param {number} from @param {number} to
+ */
+export function latencyOfSends(rows, from, to) {
+  return deliveryStats(rows.filter((r) => r.sentAt >= from && r.sentAt < to)).latency;
+}
+
+/**
  * Wait until `want()` is true, or nothing new arrived at `path` for `quietMs`, or `timeoutMs` passed.
  * @param {import("../../test/e2e/support/receiver.mjs").Receiver} receiver
  * @param {string} path

@@ -129,10 +129,10 @@ export function renderReport(r) {
   }
 
   if (rts.some(([, v]) => v.scenarios.e2e)) {
-    out.push(`## 2. End to end: N=${r.cfg.e2eCount} at a fixed rate to 1 healthy endpoint (latency = receiver arrival − sender's send time)`);
+    out.push(`## 2. End to end: ${r.cfg.e2eSeconds ? `${r.cfg.e2eSeconds} s` : `N=${r.cfg.e2eCount}`} at a fixed rate to 1 healthy endpoint (latency = receiver arrival − sender's send time)`);
     out.push("");
-    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | from the 202: p50 / p99 | throughput | all delivered after first send (after last send) | CPU ms / event | consumer batches: n, median size, duration p50 / max | peer hookflare |");
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | rate | start (UTC) | load before | sent at | ingest answers | ingest p50 / p99 | delivered / accepted | dup | latency p50 / p90 / p99 / max | p99 of the first / last 10 s of sends | from the 202: p50 / p99 | throughput | all delivered after first send (after last send) | CPU ms / event | consumer batches: n, median size, duration p50 / max | peer hookflare |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const e = v.scenarios.e2e;
       if (!e) continue;
@@ -145,7 +145,7 @@ export function renderReport(r) {
         const peerText = peer ? `${peer.throughput}/s, p50 ${s(peer.p50)}, p99 ${s(peer.p99)}` : "–";
         out.push(
           `| ${rt} | ${x.rate}/s | ${hhmmss(x.startedAt)} | ${fmtLoad(x.loadBefore)} | ${n(x.achievedRate)}/s | ${statuses(x.statuses)} | ${s(x.ingestP50)} / ${s(x.ingestP99)} | ${x.delivered} / ${x.accepted}${x.missing ? ` (${x.missing} missing)` : ""} | ${x.duplicates} | ` +
-            `${lat(x.latency)} | ${x.fromAccepted ? `${s(x.fromAccepted.p50)} / ${s(x.fromAccepted.p99)}` : "–"} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${n(x.cpuMsPerEvent)} | ${batchText(x.consumer)} | ${peerText} |`,
+            `${lat(x.latency)} | ${x.firstTenSeconds ? `${s(x.firstTenSeconds.p99)} / ${s(x.lastTenSeconds.p99)}` : "–"} | ${x.fromAccepted ? `${s(x.fromAccepted.p50)} / ${s(x.fromAccepted.p99)}` : "–"} | ${n(x.throughput)} ev/s | ${s(x.allDeliveredAfterFirstSendMs)} (${s(x.afterLastSendMs)}) | ${n(x.cpuMsPerEvent)} | ${batchText(x.consumer)} | ${peerText} |`,
         );
       }
     }
