@@ -4,7 +4,6 @@
  */
 import { and, eq, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
-import { timingSafeEqual } from "hono/utils/buffer";
 import { database, type Database } from "../db/client";
 import { apiKeys, projects } from "../db/schema";
 import { isPortalToken } from "../portal/capability";
@@ -27,9 +26,26 @@ const PROJECT_HEADER = "ferry-project";
 const KEY_PREFIX = "ferry_sk_";
 const LAST_USED_PRECISION_MS = 3_600_000;
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)))) hex += HEX_BYTES[byte];
+  return hex;
+}
+
+/** Compares two digests of the same length without stopping at the first difference. */
+function digestsEqual(a: string, b: string): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length && i < b.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
+
+/** The admin token's digest, computed once per isolate (and again only if the token changes). */
+let adminDigest: { token: string; digest: string } | undefined;
+async function adminTokenDigest(token: string): Promise<string> {
+  if (adminDigest?.token !== token) adminDigest = { token, digest: await sha256Hex(token) };
+  return adminDigest.digest;
 }
 
 /** A new API key: the plaintext (shown once), its display prefix and the hash that is stored. */
@@ -58,14 +74,16 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
       return next();
     }
 
-    const isAdmin = c.env.ADMIN_TOKEN ? await timingSafeEqual(token, c.env.ADMIN_TOKEN) : false;
+    // One digest per request serves both checks: compared with the admin token's, and the key lookup's.
+    const tokenDigest = await sha256Hex(token);
+    const isAdmin = c.env.ADMIN_TOKEN ? digestsEqual(tokenDigest, await adminTokenDigest(c.env.ADMIN_TOKEN)) : false;
     if (options.scope === "admin") {
       if (isAdmin) {
         c.set("principal", { kind: "admin" });
         return next();
       }
       // 403 only for a caller we know (a project key); an unknown token has not authenticated at all.
-      if (await findLiveKey(database(c.env), token)) throw new Problem("forbidden", "This route needs the admin token.");
+      if (await findLiveKey(database(c.env), tokenDigest)) throw new Problem("forbidden", "This route needs the admin token.");
       throw new Problem("unauthorized", "Unknown API key or admin token.");
     }
 
@@ -79,7 +97,7 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
     }
 
     const db = database(c.env);
-    const key = await findLiveKey(db, token);
+    const key = await findLiveKey(db, tokenDigest);
     if (!key) throw new Problem("unauthorized", "Unknown or revoked API key.");
     // Recorded at most hourly so that reads stay free of writes.
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
@@ -106,8 +124,7 @@ export function forgetCachedKeys(): void {
   keyCache.clear();
 }
 
-async function findLiveKey(db: Database, token: string): Promise<LiveKey | undefined> {
-  const hashedKey = await sha256Hex(token);
+async function findLiveKey(db: Database, hashedKey: string): Promise<LiveKey | undefined> {
   const cached = keyCache.get(hashedKey);
   if (cached && cached.until > Date.now()) return cached.key;
   // A deleted project's keys are dead at once: the project row is read with the key (one primary-key lookup).
