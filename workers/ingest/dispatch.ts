@@ -1,10 +1,10 @@
 /**
  * @module What happens to new deliveries once ingest has committed them (ARCHITECTURE.md, "First attempts").
  * A shared write with a few deliveries hands them to the fast path (delivery/fast-path.ts, one set of
- * passes per endpoint), which sends them right after the commit through the one delivery path: at low load an event arrives without waiting for the
- * queue's batch. A write with more goes on the queue, whose batches are the cheap way to send many (one
- * read, claim and write per batch); so does every retry, whatever the fast path is too busy to take, and
- * anything it could not finish.
+ * passes per endpoint), which sends them right after the commit through the one delivery path: at low load
+ * an event arrives without waiting for the queue's batch. A write with more goes on the queue, whose
+ * batches are the cheap way to send many (one read, claim and write per batch); so does every retry,
+ * whatever the fast path is too busy to take, and anything it could not finish.
  */
 import { WEBHOOK_CONNECTIONS } from "../outbound/connection-limiter";
 import { enqueueDeliveries } from "../queue/delivery-queue";

@@ -49,10 +49,6 @@ export async function postWebhook(request: {
 /** Reads at most `limit` bytes and then cancels the stream, so a huge answer never sits in memory. */
 async function readCapped(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
   if (!response.body) return { body: "", truncated: false };
-  // The common small answer in one native read. Its declared length bounds the body only when nothing
-  // decompresses it (a few KB of gzip can inflate to megabytes), so an encoded body is read in capped chunks.
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (declared <= limit && !response.headers.has("content-encoding")) return { body: await response.text(), truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
