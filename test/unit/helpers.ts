@@ -147,6 +147,18 @@ export async function seedDelivery(options: { url: string; delivery?: Partial<De
   return { project, endpoint, event, delivery };
 }
 
+/** `count` deliveries of one seeded event to one endpoint: the first as `seedDelivery` makes it, the rest copies of it. */
+export async function seedDeliveries(count: number, options: Parameters<typeof seedDelivery>[0]) {
+  const seeded = await seedDelivery(options);
+  const ids = [seeded.delivery.id];
+  for (let i = 1; i < count; i++) {
+    const id = newId("delivery");
+    await database(env).insert(deliveries).values({ ...seeded.delivery, id });
+    ids.push(id);
+  }
+  return { ...seeded, ids };
+}
+
 export type ReceivedRequest = { url: string; method: string; redirect: string; headers: Record<string, string>; body: string; at: number };
 type Responder = (request: ReceivedRequest, count: number) => Response | Promise<Response>;
 

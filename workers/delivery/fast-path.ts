@@ -20,7 +20,7 @@ const FAST_PATH_MAX_TIMEOUT_MS = 20_000;
 /** A pass sends at most one round: one connection per delivery, so none waits for another. */
 const PASS_DELIVERIES = WEBHOOK_CONNECTIONS;
 const PASS_WINDOW_MS = 2;
-/** Passes running at once for one endpoint; each uses the connections of the request that started it. */
+/** Passes running at once for one endpoint; each has 5 connections of its own, in the request that started it. */
 const PASSES_IN_FLIGHT = 3;
 const POLL_MS = 1;
 
@@ -54,7 +54,11 @@ export function sendFirstAttempts(env: Env, firstAttempts: readonly FirstAttempt
   const left: string[] = [];
   const runs: Promise<void>[] = [];
   const byEndpoint = new Map<string, string[]>();
-  for (const { id, endpointId } of firstAttempts) byEndpoint.set(endpointId, [...(byEndpoint.get(endpointId) ?? []), id]);
+  for (const { id, endpointId } of firstAttempts) {
+    const ids = byEndpoint.get(endpointId);
+    if (ids) ids.push(id);
+    else byEndpoint.set(endpointId, [id]);
+  }
   for (const [endpointId, deliveryIds] of byEndpoint) {
     const passes = passesOf(env, endpointId);
     if (passes.isBacklogged(deliveryIds.length)) {

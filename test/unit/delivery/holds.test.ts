@@ -2,13 +2,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { database } from "../../../workers/db/client";
-import { newId } from "../../../workers/db/ids";
 import { deliveries } from "../../../workers/db/schema";
 import { MAX_HOLD_MS } from "../../../workers/delivery/holds";
 import { requeueLostDeliveries } from "../../../workers/delivery/sweeper";
 import { healthStub } from "../../../workers/endpoint-health/client";
 import type { EndpointHealth } from "../../../workers/endpoint-health-object";
-import { env, fakeReceivers, seedDelivery } from "../helpers";
+import { env, fakeReceivers, seedDeliveries } from "../helpers";
 import { simulatedQueue } from "./simulated-queue";
 
 const SECOND = 1000;
@@ -25,18 +24,11 @@ async function heldSetup(host: string) {
   receivers.on(`https://${host}/`, () => (up ? new Response("ok") : new Response("down", { status: 500 })));
   cleanup.push(() => receivers.restore());
   const start = Date.now() + 10 * 60_000;
-  const { delivery: first, endpoint, project } = await seedDelivery({
+  const { endpoint, project, ids } = await seedDeliveries(5, {
     url: `https://${host}/hook`,
     project: { circuitOpenAfter: 2, disableAfter: 100, retrySchedule: [5, 5, 5, 5, 5, 5, 5, 5] },
     delivery: { nextAttemptAt: new Date(start), enqueuedAt: new Date(start) },
   });
-  const db = database(env);
-  const ids = [first.id];
-  for (let i = 1; i < 5; i++) {
-    const id = newId("delivery");
-    ids.push(id);
-    await db.insert(deliveries).values({ ...first, id });
-  }
   const queue = simulatedQueue(start);
   cleanup.push(queue.restore);
   const stub = healthStub(env, endpoint.id);
@@ -45,6 +37,7 @@ async function heldSetup(host: string) {
   const policy = { circuitOpenAfter: project.circuitOpenAfter, disableAfter: project.disableAfter, disableAfterSeconds: project.disableAfterSeconds };
   const failure = { ok: false, statusCode: 500, error: "HTTP 500", responseExcerpt: null, gone: false, durationMs: 10 };
   for (let i = 0; i < 2; i++) await stub.recordOutcomes(endpoint.id, [{ ...failure, at: Date.now() }], policy);
+  const db = database(env);
   const rows = () => db.select().from(deliveries).where(eq(deliveries.endpointId, endpoint.id)).all();
   const alarm = () => runInDurableObject(stub, (instance: EndpointHealth) => instance.alarm());
   return { ids, start, queue, rows, alarm, receivers, setUp: () => (up = true), requests: () => receivers.requests(`https://${host}/`).length };

@@ -2,12 +2,11 @@ import { runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { database } from "../../../workers/db/client";
-import { newId } from "../../../workers/db/ids";
 import { deliveries } from "../../../workers/db/schema";
 import { requeueLostDeliveries } from "../../../workers/delivery/sweeper";
 import { healthStub } from "../../../workers/endpoint-health/client";
 import type { EndpointHealth } from "../../../workers/endpoint-health-object";
-import { env, fakeReceivers, seedDelivery } from "../helpers";
+import { env, fakeReceivers, seedDeliveries } from "../helpers";
 import { simulatedQueue } from "./simulated-queue";
 
 let cleanup: (() => void)[] = [];
@@ -22,14 +21,7 @@ describe("the slow lane's hand-off", () => {
     receivers.on("https://lane-backlog.example.com/", () => new Response("ok"));
     cleanup.push(() => receivers.restore());
     const start = Date.now() + 10 * 60_000;
-    const { delivery: first, endpoint } = await seedDelivery({ url: "https://lane-backlog.example.com/hook", delivery: { nextAttemptAt: new Date(start), enqueuedAt: new Date(start) } });
-    const db = database(env);
-    const ids = [first.id];
-    for (let i = 1; i < 15; i++) {
-      const id = newId("delivery");
-      ids.push(id);
-      await db.insert(deliveries).values({ ...first, id });
-    }
+    const { endpoint, ids } = await seedDeliveries(15, { url: "https://lane-backlog.example.com/hook", delivery: { nextAttemptAt: new Date(start), enqueuedAt: new Date(start) } });
     const queue = simulatedQueue(start);
     cleanup.push(queue.restore);
     const stub = healthStub(env, endpoint.id);
@@ -39,6 +31,7 @@ describe("the slow lane's hand-off", () => {
 
     queue.enqueue(ids);
     await queue.drain();
+    const db = database(env);
     const rows = () => db.select().from(deliveries).where(eq(deliveries.endpointId, endpoint.id)).all();
     const handedOff = await rows();
     expect(handedOff.every((row) => row.status === "queued" && row.enqueuedAt!.getTime() > start)).toBe(true);

@@ -1,12 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { database } from "../../../workers/db/client";
-import { newId } from "../../../workers/db/ids";
-import { deliveries } from "../../../workers/db/schema";
 import { sendFirstAttempts } from "../../../workers/delivery/fast-path";
 import type { FirstAttempt } from "../../../workers/ingest/dispatch";
 import { deliveryIdsOf } from "../../../workers/queue/delivery-queue";
-import { createEndpoint, createProject, deliveryRow, eventually, fakeReceivers, seedDelivery, sendEvent } from "../helpers";
+import { createEndpoint, createProject, deliveryRow, eventually, fakeReceivers, seedDeliveries, sendEvent } from "../helpers";
 
 let receivers: ReturnType<typeof fakeReceivers>;
 let enqueued: string[];
@@ -59,13 +56,7 @@ describe("first attempts after the ingest commit", { timeout: 20_000 }, () => {
 
 /** `count` deliveries of one event to one endpoint, as a write's first attempts. */
 async function seedFirstAttempts(url: string, count: number): Promise<FirstAttempt[]> {
-  const { delivery: first, endpoint } = await seedDelivery({ url });
-  const ids = [first.id];
-  for (let i = 1; i < count; i++) {
-    const id = newId("delivery");
-    await database(env).insert(deliveries).values({ ...first, id });
-    ids.push(id);
-  }
+  const { endpoint, ids } = await seedDeliveries(count, { url });
   return ids.map((id) => ({ id, endpointId: endpoint.id }));
 }
 
