@@ -194,7 +194,7 @@ export function fakeReceivers() {
   };
 }
 
-/** Polls until `check` returns a truthy value; the consumer runs in the background after a ≤1 s batch window. */
+/** Polls until `check` returns a truthy value; the consumer runs in the background, once its batch is handed out. */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
