@@ -39,7 +39,8 @@ const EVENT_BODY_REF = /^r2:(events\/(evt_[0-9A-Z]+))#(\d+),(\d+)$/;
  * The object is named after the first event in it; all events of one call share its id's time prefix.
  */
 export async function storeEventBodies(env: Pick<Env, "BODIES">, events: readonly { id: string; body: string }[]): Promise<string[]> {
-  const large = events.filter((event) => byteLength(event.body) > INLINE_EVENT_BODY_BYTES);
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so most bodies are known to be small without being encoded.
+  const large = events.filter((event) => event.body.length * 3 > INLINE_EVENT_BODY_BYTES && byteLength(event.body) > INLINE_EVENT_BODY_BYTES);
   if (large.length === 0) return events.map((event) => event.body);
   const key = `events/${large[0].id}`;
   const refs = new Map<string, string>();

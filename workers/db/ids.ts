@@ -17,17 +17,37 @@ export const ID_PREFIXES = {
   job: "job",
 } as const;
 
+/** Random bytes are drawn a few kilobytes at a time: one `getRandomValues` call per id showed in batch ingest's profile. */
+const RANDOM_POOL_BYTES = 4096;
+const RANDOM_CHARS = 16;
+let randomPool = new Uint8Array(0);
+let randomOffset = 0;
+
+function randomTail(): string {
+  if (randomOffset + RANDOM_CHARS > randomPool.length) {
+    randomPool = crypto.getRandomValues(new Uint8Array(RANDOM_POOL_BYTES));
+    randomOffset = 0;
+  }
+  let tail = "";
+  for (let i = 0; i < RANDOM_CHARS; i++) tail += ALPHABET[randomPool[randomOffset++] % 32];
+  return tail;
+}
+
+/** A batch's ids share their millisecond, so the last one's time part is reused. */
+let lastTime = Number.NaN;
+let lastEncodedTime = "";
+
 function encodeTime(time: number): string {
+  if (time === lastTime) return lastEncodedTime;
   let encoded = "";
   for (let i = 0, t = time; i < 10; i++, t = Math.floor(t / 32)) encoded = ALPHABET[t % 32] + encoded;
+  lastTime = time;
+  lastEncodedTime = encoded;
   return encoded;
 }
 
 export function newId(kind: keyof typeof ID_PREFIXES, now = Date.now()): string {
-  const random = crypto.getRandomValues(new Uint8Array(16));
-  let tail = "";
-  for (const byte of random) tail += ALPHABET[byte % 32];
-  return `${ID_PREFIXES[kind]}_${encodeTime(now)}${tail}`;
+  return `${ID_PREFIXES[kind]}_${encodeTime(now)}${randomTail()}`;
 }
 
 /** The smallest id of `kind` created at or after `time`: turns a time filter into an id range. */

@@ -141,10 +141,10 @@ function readOutcomes(written: readonly WrittenEvent[], results: D1Result[], rol
   results.forEach((result, i) => {
     if (roles[i] === "events") for (const row of result.results as { id: string }[]) inserted.add(row.id);
     else if (roles[i] === "deliveries") {
-      for (const { eventId, ...delivery } of result.results as (FannedDelivery & { eventId: string })[]) {
+      for (const { id, eventId, endpointId, status } of result.results as (FannedDelivery & { eventId: string })[]) {
         let list = fanned.get(eventId);
         if (!list) fanned.set(eventId, (list = []));
-        list.push(delivery);
+        list.push({ id, endpointId, status });
       }
     } else if (roles[i] === "holders") for (const row of result.results as Holder[]) holders.set(row.writtenId, row);
   });

@@ -49,6 +49,9 @@ export async function postWebhook(request: {
 /** Reads at most `limit` bytes and then cancels the stream, so a huge answer never sits in memory. */
 async function readCapped(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
   if (!response.body) return { body: "", truncated: false };
+  // A declared length within the limit bounds the body (HTTP framing), unless it is compressed: read it whole.
+  const declared = response.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) <= limit && !response.headers.has("content-encoding")) return { body: await response.text(), truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -17,7 +17,7 @@ function answer(respond: (init: RequestInit) => Response | Promise<Response>) {
 }
 
 /** A response whose body arrives in several chunks, as a real network read would. */
-function chunked(total: number, chunkSize: number, status = 200) {
+function chunked(total: number, chunkSize: number, status = 200, headers: Record<string, string> = {}) {
   let sent = 0;
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -27,7 +27,7 @@ function chunked(total: number, chunkSize: number, status = 200) {
       sent += size;
     },
   });
-  return new Response(stream, { status });
+  return new Response(stream, { status, headers });
 }
 
 describe("postWebhook", () => {
@@ -46,13 +46,17 @@ describe("postWebhook", () => {
   });
 
   it.each([
-    ["well under the limit", 1000, 1000, false],
-    ["exactly the limit", RESPONSE_BODY_LIMIT, RESPONSE_BODY_LIMIT, false],
-    ["one byte over", RESPONSE_BODY_LIMIT + 1, RESPONSE_BODY_LIMIT, true],
-    ["far over", 200_000, RESPONSE_BODY_LIMIT, true],
-  ])("keeps at most 32 KB of the response body: %s", async (_, size, kept, truncated) => {
+    ["well under the limit", 1000, 1000, false, {}],
+    ["exactly the limit", RESPONSE_BODY_LIMIT, RESPONSE_BODY_LIMIT, false, {}],
+    ["one byte over", RESPONSE_BODY_LIMIT + 1, RESPONSE_BODY_LIMIT, true, {}],
+    ["far over", 200_000, RESPONSE_BODY_LIMIT, true, {}],
+    ["under the limit, its length declared", 1000, 1000, false, { "content-length": "1000" }],
+    ["far over, its length declared", 200_000, RESPONSE_BODY_LIMIT, true, { "content-length": "200000" }],
+    // Decompressed, a body can be far longer than its declared (compressed) length.
+    ["far over, compressed to a declared length under the limit", 200_000, RESPONSE_BODY_LIMIT, true, { "content-length": "1000", "content-encoding": "gzip" }],
+  ])("keeps at most 32 KB of the response body: %s", async (_, size, kept, truncated, headers) => {
     expect(RESPONSE_BODY_LIMIT).toBe(32 * 1024);
-    answer(() => chunked(size, 7000, 500));
+    answer(() => chunked(size, 7000, 500, headers));
     const result = await postWebhook(request);
     if (result.kind !== "response") throw new Error(result.error);
     expect(result.response.body.length).toBe(kept);
