@@ -19,7 +19,8 @@ import { deliverBatch } from "./deliver";
 const FAST_PATH_MAX_TIMEOUT_MS = 20_000;
 /** A pass sends at most one round: one connection per delivery, so none waits for another. */
 const PASS_DELIVERIES = WEBHOOK_CONNECTIONS;
-const PASS_WINDOW_MS = 2;
+/** Long enough for writes a few milliseconds apart (hundreds per second) to share a pass's read, claim, record and DO exchange. */
+const PASS_WINDOW_MS = 10;
 /** Passes running at once for one endpoint; each has 5 connections of its own, in the request that started it. */
 const PASSES_IN_FLIGHT = 3;
 const POLL_MS = 1;
