@@ -40,10 +40,10 @@ type WriteContext = { env: Env } & IngestOptions;
  * The exact bytes every attempt will send: `{"type","timestamp","data"}`. Given the payload's JSON, the
  * body is spliced from it (the same bytes `JSON.stringify` makes) rather than serialising the payload twice.
  */
-function webhookBody(eventType: string, createdAt: Date, payload: unknown, payloadJson?: string, format: BodyFormat = "envelope"): string {
+function webhookBody(eventType: string, timestamp: string, payload: unknown, payloadJson?: string, format: BodyFormat = "envelope"): string {
   if (format === "payload") return payloadJson ?? JSON.stringify(payload);
-  if (payloadJson === undefined) return JSON.stringify({ type: eventType, timestamp: createdAt.toISOString(), data: payload });
-  return `{"type":${JSON.stringify(eventType)},"timestamp":"${createdAt.toISOString()}","data":${payloadJson}}`;
+  if (payloadJson === undefined) return JSON.stringify({ type: eventType, timestamp, data: payload });
+  return `{"type":${JSON.stringify(eventType)},"timestamp":"${timestamp}","data":${payloadJson}}`;
 }
 
 /** The payload an event was sent with, read back from the bytes it sends. */
@@ -55,17 +55,20 @@ export function payloadOf(body: string, format: BodyFormat) {
 /** Idempotency keys must be unique within one call (the API refuses repeats in a batch). */
 export async function ingestEvents(env: Env, projectId: string, inputs: readonly EventInput[], { waitUntil, sendFirstAttempts }: IngestOptions = {}): Promise<IngestResult[]> {
   const now = Date.now();
+  // Every event of a call shares its time, so the time's two spellings are made once.
+  const timestamp = new Date(now).toISOString();
+  const deliveryIdFloor = idFloor("delivery", now);
   const written = inputs.map(
     (input): WrittenEvent => ({
       id: newId("event", now),
       projectId,
       eventType: input.eventType,
       applicationId: input.applicationId ?? null,
-      body: webhookBody(input.eventType, new Date(now), input.payload, input.payloadJson, input.bodyFormat),
+      body: webhookBody(input.eventType, timestamp, input.payload, input.payloadJson, input.bodyFormat),
       bodyFormat: input.bodyFormat ?? "envelope",
       idempotencyKey: input.idempotencyKey ?? null,
       createdAt: now,
-      deliveryIdFloor: idFloor("delivery", now),
+      deliveryIdFloor,
       endpointIds: input.endpointIds ?? null,
     }),
   );
