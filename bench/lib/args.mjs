@@ -26,7 +26,7 @@ const FULL = {
 const QUICK = { ...FULL, ingestSeconds: 5, warmupSeconds: 2, e2eSeconds: null, e2eCount: 500, isoSeconds: 20, drainCount: 1000, batchIngestCount: 5000, quietMs: 20_000, e2eWaitMs: 90_000, isoWaitMs: 60_000, drainTimeoutMs: 90_000 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--runtime ${RUNTIME_KEYS.join(",")}]
-  --quick     shorter runs (ingest 3×5 s, drain N=1000, e2e N=500 instead of 60 s per rate, isolation 20 s)
+  --quick     shorter runs (ingest 3×5 s, drain N=1000, batch ingest 5,000 per round, e2e N=500 instead of 60 s per rate, isolation 20 s)
   --only      scenarios to run (default: all)
   --runtime   noinsp = unstable_startWorker with the inspector off, dev = npm run dev's runtime (scripts/lib/serve-worker.mjs)
               (default: noinsp for a full run, about 10 min; noinsp,dev with --quick; a full run of both is about 20 min)

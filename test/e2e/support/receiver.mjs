@@ -54,8 +54,8 @@ export async function startReceiver() {
 export class Receiver {
   /** @type {Map<string, Route>} */ #routes = new Map();
   /** @type {ReceivedRequest[]} */ #log = [];
-  /** Requests so far per path, so a request's `index` costs no scan of the log (the bench sends tens of thousands). */
-  /** @type {Map<string, number>} */ #countByPath = new Map();
+  /** Requests so far per path, so a request's `index` costs no scan of the log (the bench sends tens of thousands). @type {Map<string, number>} */
+  #countByPath = new Map();
   #waiters = waitList();
   /** @type {Set<NodeJS.Timeout>} */ #timers = new Set();
   #server = http.createServer((req, res) => this.#handle(req, res));
