@@ -52,8 +52,9 @@ export class EndpointHealth extends DurableObject<Env> {
     this.endpointId = endpointId;
     let held = false;
     let handedOff = false;
+    const slots = this.store.reservedSlots(deliveryIds);
     const answers = deliveryIds.map((deliveryId): SendAnswer => {
-      const reservedSlot = this.store.reservedSlot(deliveryId);
+      const reservedSlot = slots.get(deliveryId) ?? null;
       const { state, permit } = permitSend(this.state, { now, rateLimitPerSecond, inSlowLane, reservedSlot });
       this.state = state;
       if (!permit.allow && permit.reason === "rate_limited") {

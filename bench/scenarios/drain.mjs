@@ -1,7 +1,9 @@
 // Scenario 4: delivery drain against the no-op consumer ceiling, and batch ingest (100 per call, 4 callers) with exact counts,
 // then batch ingest alone over `batchIngestCount` events (timed from the first call to the last answer).
-// Per round: the no-op consumer gets N messages on its queue and POSTs each to the receiver; Ferry gets the same N events
-// through POST /events/batch to one endpoint on the receiver. Both are timed from the first send to the last arrival.
+// Per round: the no-op consumer gets N messages on its queue and POSTs each to the receiver, timed from the first send to
+// the last arrival. Ferry drains N deliveries twice: a backlog with no ingest running (its endpoint disabled while the
+// events come, then enabled: timed from the enable), and N events through POST /events/batch to one endpoint, timed from
+// the first call, so the drain shares the machine with its own ingest.
 import { setTimeout as sleep } from "node:timers/promises";
 import { cpuMeter } from "../lib/cpu.mjs";
 import { perDelivered, readCounts, resetCounts } from "../lib/counts.mjs";
@@ -62,6 +64,28 @@ export async function drain({ runtime, ferry, receiver, cfg, log }) {
         await p.call("DELETE", `/endpoints/${endpoint.id}`);
       }
       {
+        // The issue's "delivery drain, no ingest running": the backlog waits as paused deliveries of a disabled endpoint,
+        // and is timed from the enable that queues it again (a job, 1,000 rows per step) to the last arrival.
+        const path = `/backlog-ferry-${runtime}-${round}`;
+        receiver.route(path, { status: 200 });
+        const endpoint = await createEndpoint(p, receiver.url(path), { eventTypes: [`bench.backlog${round}`] });
+        await p.call("POST", `/endpoints/${endpoint.id}/disable`);
+        const ingested = await batchIngest(ferry, p.apiKey, `bench.backlog${round}`, n);
+        if (ingested.accepted !== n) throw new Error(`backlog: ${ingested.accepted}/${n} events accepted (${JSON.stringify(ingested.statuses)})`);
+        log(`drain Ferry backlog round ${round}: ${n} paused deliveries, then enabled, load ${fmtLoad(loadAvg())}`);
+        const cpu = cpuMeter(ferry.pgid);
+        const t0 = Date.now();
+        await p.call("POST", `/endpoints/${endpoint.id}/enable`);
+        const last = await waitUnique(receiver, path, n, cfg.drainTimeoutMs);
+        const used = cpu();
+        const rate = last.count / ((last.at - t0) / 1000);
+        log(`  ${last.count}/${n} in ${((last.at - t0) / 1000).toFixed(1)} s = ${rate.toFixed(1)} events/s, ${(used.totalMs / last.count).toFixed(3)} ms CPU per event`);
+        const ferryRun = runs.find((r) => r.target === "ferry" && r.round === round);
+        Object.assign(ferryRun, { backlog: { count: last.count, seconds: (last.at - t0) / 1000, rate, cpuMsPerEvent: used.totalMs / last.count } });
+        await waitDrained(p, { timeoutMs: cfg.drainTimeoutMs });
+        await p.call("DELETE", `/endpoints/${endpoint.id}`);
+      }
+      {
         // The drain's 2,000 events are ingested in about 0.3 s, a warm-up more than a rate: batch ingest is also timed over many more.
         const path = `/batch-ferry-${runtime}-${round}`;
         const sustainedCount = cfg.batchIngestCount;
@@ -83,9 +107,24 @@ export async function drain({ runtime, ferry, receiver, cfg, log }) {
     }
     const pick = (t, k) => runs.filter((r) => r.target === t).map((r) => r[k]);
     const noopRate = median(pick("noop", "rate"));
-    const ferryRate = median(pick("ferry", "rate"));
-    const pairwise = runs.filter((r) => r.target === "ferry").map((f) => f.rate / runs.find((x) => x.target === "noop" && x.round === f.round).rate);
-    return { runs, summary: { noopRate, ferryRate, ratio: ferryRate / noopRate, pairwise, ingestRate: median(pick("ferry", "ingestRate")), sustainedIngestRate: median(runs.filter((r) => r.sustained).map((r) => r.sustained.rate)) } };
+    const noopRateOf = (round) => runs.find((x) => x.target === "noop" && x.round === round).rate;
+    const ferryRuns = runs.filter((r) => r.target === "ferry");
+    // The ratio is the backlog's: the issue's drain has no ingest running. The drain behind its own batch ingest stays beside it.
+    const ferryRate = median(ferryRuns.map((r) => r.backlog.rate));
+    const withIngestRate = median(pick("ferry", "rate"));
+    return {
+      runs,
+      summary: {
+        noopRate,
+        ferryRate,
+        ratio: ferryRate / noopRate,
+        pairwise: ferryRuns.map((f) => f.backlog.rate / noopRateOf(f.round)),
+        backlogCpuMsPerEvent: median(ferryRuns.map((r) => r.backlog.cpuMsPerEvent)),
+        withIngest: { rate: withIngestRate, ratio: withIngestRate / noopRate },
+        ingestRate: median(pick("ferry", "ingestRate")),
+        sustainedIngestRate: median(runs.filter((r) => r.sustained).map((r) => r.sustained.rate)),
+      },
+    };
   } finally {
     await noop.stop();
   }

@@ -44,8 +44,13 @@ export class HealthStorage {
     );
   }
 
-  reservedSlot(deliveryId: string): number | null {
-    return this.sql.exec<{ slot_at: number }>("SELECT slot_at FROM rate_slots WHERE delivery_id = ?", deliveryId).toArray()[0]?.slot_at ?? null;
+  /** The slots reserved for any of `deliveryIds`, in one query for a batch's admission. */
+  reservedSlots(deliveryIds: readonly string[]): Map<string, number> {
+    const rows = this.sql.exec<{ delivery_id: string; slot_at: number }>(
+      "SELECT delivery_id, slot_at FROM rate_slots WHERE delivery_id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(deliveryIds),
+    );
+    return new Map(rows.toArray().map((row) => [row.delivery_id, row.slot_at]));
   }
 
   reserveSlot(deliveryId: string, slotAt: number, now: number): void {
