@@ -63,7 +63,7 @@ export async function drain({ runtime, ferry, receiver, cfg, log }) {
       return { count: last.count, seconds: (last.at - t0) / 1000, rate, cpuMsPerEvent: used.totalMs / last.count };
     };
 
-    // Warm-up (not reported): both first drains paid for isolate start-up and first use, at 0.6–0.8× a later round's rate.
+    // Warm-up (not reported): both first drains paid for isolate start-up and first use, at 0.6–0.7× a later round's rate.
     await drainNoop("warm-up");
     await drainBacklog("warm-up");
     receiver.reset();
