@@ -130,7 +130,6 @@ export async function drain({ runtime, ferry, receiver, cfg, log }) {
         ferryRate,
         ratio: ferryRate / noopRate,
         pairwise: ferryRuns.map((f) => f.backlog.rate / noopRateOf(f.round)),
-        backlogCpuMsPerEvent: median(ferryRuns.map((r) => r.backlog.cpuMsPerEvent)),
         withIngest: { rate: withIngestRate, ratio: withIngestRate / noopRate },
         ingestRate: median(pick("ferry", "ingestRate")),
         sustainedIngestRate: median(runs.filter((r) => r.sustained).map((r) => r.sustained.rate)),
