@@ -132,7 +132,7 @@ export async function unreferencedBodyObjects(db: Database, projectId: string, b
 }
 
 const sibling = alias(deliveries, "sibling");
-/** Correlated on the event id, so it is a lookup on deliveries_event_id_idx however many deliveries are pending. */
+/** Correlated on the event id, so it is a lookup on deliveries_event_id_project_id_id_status_idx however many deliveries are pending. */
 const hasPendingDelivery = (db: Database, eventId: SQLiteColumn) =>
   exists(
     db
