@@ -64,18 +64,18 @@ export function renderReport(r) {
       }
     }
     out.push("");
-    out.push("| runtime | median no-op rps | median Ferry rps | **Ferry / no-op** | pairwise ratios | Ferry p50 / p99 ms | Ferry non-2xx | drain rate (events/s) | CPU ms per request: no-op / Ferry ingest / Ferry ingest+delivery | peer hookflare ratio |");
-    out.push("|---|---|---|---|---|---|---|---|---|---|");
+    out.push("| runtime | median no-op rps | median Ferry rps | **Ferry / no-op** | pairwise ratios | Ferry p50 / p99 ms | Ferry non-2xx | drain rate (events/s) | CPU ms per request: no-op / Ferry ingest / Ferry ingest+delivery | Ferry ingest alone (deliveries written paused, none sent): rps, / no-op, CPU ms per request | peer hookflare ratio |");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|");
     for (const [rt, v] of rts) {
       const ing = v.scenarios.ingest;
       if (!ing || ing.error) continue;
       const sm = ing.summary;
       out.push(
-        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} (no-op / Ferry ingest = ${n(sm.cpuMsPerRequest?.noop / sm.cpuMsPerRequest?.ferryIngestOnly, 2)}); split ≈ ${n(sm.cpuSplit?.ingestMsPerEvent)} ingest + ${n(sm.cpuSplit?.deliveryMsPerEvent)} delivery | ${PEER.ingestRatio[rt] ?? "–"} |`,
+        `| ${rt} | ${n(sm.noop.rps)} | ${n(sm.ferry.rps)} | **${n(sm.ratio, 2)}** | ${sm.pairwise.map((x) => n(x, 2)).join(", ")} | ${sm.ferry.p50} / ${sm.ferry.p99} | ${sm.ferry.non2xx} (+${sm.ferry.errors} errors) | ${n(sm.drainRate)} | ${n(sm.cpuMsPerRequest?.noop, 2)} / ${n(sm.cpuMsPerRequest?.ferryIngestOnly, 2)} / ${n(sm.cpuMsPerRequest?.ferryWithDelivery, 2)} (no-op / Ferry ingest = ${n(sm.cpuMsPerRequest?.noop / sm.cpuMsPerRequest?.ferryIngestOnly, 2)}); split ≈ ${n(sm.cpuSplit?.ingestMsPerEvent)} ingest + ${n(sm.cpuSplit?.deliveryMsPerEvent)} delivery | ${sm.ingestAlone ? `${n(sm.ingestAlone.rps)}, **${n(sm.ingestAlone.ratio, 2)}**, **${n(sm.ingestAlone.cpuMsPerRequest, 2)}**` : "–"} | ${PEER.ingestRatio[rt] ?? "–"} |`,
       );
     }
     out.push("");
-    out.push("Backlog = deliveries still pending when autocannon stopped; drain rate = that backlog / time to drain it with no ingest load. CPU = user+system time of the worker's process group (wrangler's node + workerd) from /proc; \"ingest+delivery\" spans the run and its drain, per accepted event; the split prices a delivery from the drain (no ingest then) and charges the rest of the run to ingest.");
+    out.push("Backlog = deliveries still pending when autocannon stopped; drain rate = that backlog / time to drain it with no ingest load. CPU = user+system time of the worker's process group (wrangler's node + workerd) from /proc; \"ingest+delivery\" spans the run and its drain, per accepted event; the split prices a delivery from the drain (no ingest then) and charges the rest of the run to ingest. \"Ingest alone\" is a second project whose one endpoint is disabled: each event and its delivery are written as with the active endpoint, and no delivery shares the thread during the run.");
     out.push("");
   }
 

@@ -1,4 +1,6 @@
 // Scenario 1: closed-loop ingest (autocannon, c=50) on POST /api/v1/events, interleaved round by round with the no-op ceiling.
+// Ferry runs twice per round: to an active endpoint (its deliveries are sent meanwhile, on the same workerd thread), and
+// to a disabled one, whose deliveries are written (`paused`) but not sent, which prices the ingest request alone.
 import { cpuMeter } from "../lib/cpu.mjs";
 import { perDelivered, readCounts, resetCounts } from "../lib/counts.mjs";
 import { pricePerMillion } from "../lib/pricing.mjs";
@@ -16,10 +18,14 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
     const path = `/ingest-${runtime}`;
     receiver.route(path, { status: 200 });
     await createEndpoint(p, receiver.url(path));
+    const paused = await createProject(ferry, `bench-ingest-paused-${runtime}`);
+    const pausedEndpoint = await createEndpoint(paused, receiver.url(path));
+    await paused.call("POST", `/endpoints/${pausedEndpoint.id}/disable`);
     const body = JSON.stringify({ eventType: "bench.ingest", payload: { order: "ord_123", amount: 4200, currency: "EUR" } });
     const targets = {
       noop: { url: noop.url, headers: {} },
       ferry: { url: `${ferry.apiUrl}/api/v1/events`, headers: { authorization: `Bearer ${p.apiKey}` } },
+      ferryPaused: { url: `${ferry.apiUrl}/api/v1/events`, headers: { authorization: `Bearer ${paused.apiKey}` } },
     };
 
     // Warm-up (not reported): the first requests pay for isolate start-up and D1/DO first use.
@@ -30,7 +36,7 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
     const runs = [];
     let deliveriesBefore = (await waitDrained(p, { timeoutMs: 0 })).deliveries;
     for (let round = 1; round <= cfg.rounds; round++) {
-      for (const target of /** @type {const} */ (["noop", "ferry"])) {
+      for (const target of /** @type {const} */ (["noop", "ferry", "ferryPaused"])) {
         const loadBefore = loadAvg();
         const startedAt = new Date().toISOString();
         log(`ingest ${target} round ${round}: load ${fmtLoad(loadBefore)}`);
@@ -85,6 +91,7 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         ferry: { rps: ferryRps, p50: median(pick("ferry", "p50")), p99: median(pick("ferry", "p99")), non2xx: pick("ferry", "non2xx").reduce((a, b) => a + b, 0), errors: pick("ferry", "errors").reduce((a, b) => a + b, 0) },
         ratio: ferryRps && noopRps ? ferryRps / noopRps : null,
         pairwise,
+        ingestAlone: { rps: median(rps("ferryPaused")), ratio: noopRps ? median(rps("ferryPaused")) / noopRps : null, cpuMsPerRequest: median(pick("ferryPaused", "cpuMsPerRequest")) },
         cpuMsPerRequest: { noop: median(pick("noop", "cpuMsPerRequest")), ferryIngestOnly: median(pick("ferry", "cpuMsPerRequest")), ferryWithDelivery: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).cpuMsPerEvent)) },
         // Split the CPU between the two halves: the drain has no ingest, so it prices one delivery; what the run used
         // beyond the deliveries it made meanwhile is the ingest cost.
