@@ -207,10 +207,15 @@ export const events = sqliteTable(
     // The event list, newest first, optionally by type.
     index("events_project_id_id_idx").on(t.projectId, t.id),
     index("events_project_id_event_type_id_idx").on(t.projectId, t.eventType, t.id),
-    // An application's event list (and its portal's).
-    index("events_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
+    // An application's event list (and its portal's). Every query names the application (`= ?`), so events of
+    // none, most events of a project without applications, are left out of these indexes and cost no writes in them.
+    index("events_project_id_application_id_id_idx")
+      .on(t.projectId, t.applicationId, t.id)
+      .where(sql`${t.applicationId} is not null`),
     // The event types an application has been sent (`/event-types?application=`), one index seek per type.
-    index("events_project_id_application_id_event_type_idx").on(t.projectId, t.applicationId, t.eventType),
+    index("events_project_id_application_id_event_type_idx")
+      .on(t.projectId, t.applicationId, t.eventType)
+      .where(sql`${t.applicationId} is not null`),
     uniqueIndex("events_project_id_idempotency_key_unique_idx")
       .on(t.projectId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
@@ -279,8 +284,10 @@ export const deliveries = sqliteTable(
     // The event list filtered by delivery status or endpoint walks deliveries in event order.
     index("deliveries_project_id_status_event_id_idx").on(t.projectId, t.status, t.eventId),
     index("deliveries_project_id_endpoint_id_event_id_idx").on(t.projectId, t.endpointId, t.eventId),
-    // An application's delivery list (and its portal's).
-    index("deliveries_project_id_application_id_id_idx").on(t.projectId, t.applicationId, t.id),
+    // An application's delivery list (and its portal's); like the events', only rows of an application.
+    index("deliveries_project_id_application_id_id_idx")
+      .on(t.projectId, t.applicationId, t.id)
+      .where(sql`${t.applicationId} is not null`),
     // The sweeper: due rows by status and time, across projects.
     index("deliveries_status_next_attempt_at_idx").on(t.status, t.nextAttemptAt),
     // Pausing and re-queuing an endpoint's pending deliveries.
@@ -342,8 +349,6 @@ export const attempts = sqliteTable(
     uniqueIndex("attempts_delivery_id_attempt_unique_idx").on(t.deliveryId, t.attempt),
     // A project's attempt list, newest first.
     index("attempts_project_id_id_idx").on(t.projectId, t.id),
-    // `/stats`: the newest attempts since a time.
-    index("attempts_project_id_started_at_idx").on(t.projectId, t.startedAt),
   ],
 );
 export type Attempt = typeof attempts.$inferSelect;

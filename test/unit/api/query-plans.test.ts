@@ -68,8 +68,7 @@ const reads: [string, Built | readonly Built[], string[]][] = [
   ["GET /events?status=&since=&until=", eventListQuery(db, P, { status: "paused", since, until }, page), ["event_id>? AND event_id<?"]],
   ["GET /events: delivery counts per event", deliveryStatusesQuery(db, P, [EVT, "evt_2", "evt_3"]), ["deliveries_event_id_project_id_id_status_idx (event_id=? AND project_id=?)"]],
   ["Svix GET /app/:app/msg?event_types=", eventListQuery(db, P, { applicationId: APP, eventTypes: ["a", "b"] }, page), ["events_project_id_application_id_id_idx"]],
-  // With a time range SQLite prefers seeking the range over the application: still bounded by the range.
-  ["Svix GET /app/:app/msg?event_types=&after=&before=", eventListQuery(db, P, { applicationId: APP, eventTypes: ["a", "b"], since, until }, page), ["events_project_id_id_idx (project_id=? AND id>? AND id<?)"]],
+  ["Svix GET /app/:app/msg?event_types=&after=&before=", eventListQuery(db, P, { applicationId: APP, eventTypes: ["a", "b"], since, until }, page), ["events_project_id_application_id_id_idx (project_id=? AND application_id=? AND id>? AND id<?)"]],
   ["GET /events/:id", eventDetailQueries(db, P, EVT), ["sqlite_autoindex_events_1", "deliveries_event_id_project_id_id_status_idx (event_id=? AND project_id=?)"]],
   ["Svix GET /app/:app/msg/:msg", applicationEventQuery(db, P, APP, "key-1"), ["events_project_id_idempotency_key_unique_idx"]],
   ["GET /event-types", sentEventTypesQuery(db, P, 500), ["events_project_id_event_type_id_idx (project_id=? AND event_type>?)"]],
