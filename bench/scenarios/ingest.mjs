@@ -83,6 +83,7 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
     const pick = (t, k) => runs.filter((r) => r.target === t).map((r) => /** @type {number} */ (r[k]));
     const noopRps = median(rps("noop"));
     const ferryRps = median(rps("ferry"));
+    const aloneRps = median(rps("ferryPaused"));
     const pairwise = runs.filter((r) => r.target === "ferry").map((f) => f.rps / /** @type {number} */ (runs.find((n) => n.target === "noop" && n.round === f.round)?.rps));
     return {
       runs,
@@ -91,7 +92,7 @@ export async function ingest({ runtime, ferry, receiver, cfg, log }) {
         ferry: { rps: ferryRps, p50: median(pick("ferry", "p50")), p99: median(pick("ferry", "p99")), non2xx: pick("ferry", "non2xx").reduce((a, b) => a + b, 0), errors: pick("ferry", "errors").reduce((a, b) => a + b, 0) },
         ratio: ferryRps && noopRps ? ferryRps / noopRps : null,
         pairwise,
-        ingestAlone: { rps: median(rps("ferryPaused")), ratio: noopRps ? median(rps("ferryPaused")) / noopRps : null, cpuMsPerRequest: median(pick("ferryPaused", "cpuMsPerRequest")) },
+        ingestAlone: { rps: aloneRps, ratio: aloneRps && noopRps ? aloneRps / noopRps : null, cpuMsPerRequest: median(pick("ferryPaused", "cpuMsPerRequest")) },
         cpuMsPerRequest: { noop: median(pick("noop", "cpuMsPerRequest")), ferryIngestOnly: median(pick("ferry", "cpuMsPerRequest")), ferryWithDelivery: median(runs.filter((r) => r.delivery).map((r) => /** @type {any} */ (r.delivery).cpuMsPerEvent)) },
         // Split the CPU between the two halves: the drain has no ingest, so it prices one delivery; what the run used
         // beyond the deliveries it made meanwhile is the ingest cost.
